@@ -1,0 +1,128 @@
+"""Validation catches what a user would otherwise discover mid-run."""
+
+import pytest
+
+from api_etl.config import ConfigError, validate_document
+from api_etl.config.loader import parse_document
+
+
+def _doc(**sections):
+    doc = {
+        "source": {"path": "/data/in", "id_column": "id", "required_columns": ["customer"]},
+        "sink": {"path": "/data/out"},
+        "endpoint": {"base_url": "https://api.example.com", "path": "/customers/{customer}"},
+    }
+    doc.update(sections)
+    return doc
+
+
+def _errors(doc, text=None):
+    lines = parse_document(text, "c.yaml")[1] if text else None
+    with pytest.raises(ConfigError) as info:
+        validate_document(doc, "c.yaml", resolve_secrets=False, lines=lines)
+    return info.value.issues
+
+
+def test_defaults():
+    cfg = validate_document(_doc(), "c", resolve_secrets=False).config
+    assert cfg.execution.batch_size == 10_000
+    assert cfg.execution.concurrency == 20
+    assert cfg.auth.type == "none"
+    assert cfg.sink.dead_letter == "/data/out_dead_letter"
+    assert cfg.failure_policy.circuit_breaker.enabled
+
+
+def test_unknown_keys_and_wrong_types_name_the_path():
+    issues = _errors(_doc(execution={"batch_size": "10", "parallel": 3}))
+    paths = {i.path: i.message for i in issues}
+    assert "execution.batch_size" in paths and "integer" in paths["execution.batch_size"]
+    assert paths["execution.parallel"] == "unknown field (not allowed here)"
+
+
+def test_placeholder_naming_an_undeclared_column():
+    doc = _doc()
+    doc["endpoint"]["query"] = {"region": "{region}"}
+    (issue,) = _errors(doc)
+    assert "endpoint.query uses {region}" in issue.message
+    assert "source.required_columns" in issue.message
+
+
+def test_rate_limit_below_one_request_per_task():
+    (issue,) = _errors(_doc(execution={"concurrent_tasks": 8, "max_requests_per_second": 4}))
+    assert issue.path == "execution"
+    assert "lower than 1 request per second for each of the 8 tasks" in issue.message
+
+
+def test_rate_check_uses_the_smaller_of_partitions_and_tasks():
+    cfg = validate_document(
+        _doc(execution={"concurrent_tasks": 8, "partitions": 2, "max_requests_per_second": 4}),
+        "c", resolve_secrets=False,
+    ).config
+    assert cfg.execution.tasks_at_once() == 2
+
+
+@pytest.mark.parametrize(
+    "auth, missing",
+    [
+        ({"type": "basic", "username": "u"}, "auth.password"),
+        ({"type": "oauth2_password", "token_url": "https://t", "client_id": "c", "client_secret": "s", "username": "u"}, "auth.password"),
+        ({"type": "api_key"}, "auth.value"),
+        ({"type": "mtls", "cert_pem": "x"}, "auth.key_pem"),
+    ],
+)
+def test_auth_type_with_missing_fields(auth, missing):
+    issues = _errors(_doc(auth=auth))
+    assert any(i.path == missing and i.message == "field required" for i in issues), issues
+
+
+def test_unknown_middleware_type_lists_the_known_ones():
+    (issue,) = _errors(_doc(middleware=[{"type": "retry"}, {"type": "cache"}]))
+    assert issue.path == "middleware.1"
+    assert "'cache'" in issue.message and "'retry'" in issue.message
+
+
+def test_yaml_line_numbers_are_reported():
+    text = (
+        "source:\n  path: /in\n  id_column: id\n"
+        "sink:\n  path: /out\n"
+        "endpoint:\n  base_url: https://x\n"
+        "middleware:\n  - type: retry\n    max_attempts: 0\n"
+    )
+    doc = parse_document(text, "c.yaml")[0]
+    (issue,) = _errors(doc, text)
+    assert issue.path == "middleware.0.max_attempts" and issue.line == 10
+
+
+def test_exactly_one_source_location():
+    doc = _doc()
+    doc["source"]["table"] = {"database": "db", "table": "t"}
+    (issue,) = _errors(doc)
+    assert "exactly one of source.path or source.table" in issue.message
+
+
+def test_body_mapping_and_column_mapping_merge():
+    doc = _doc()
+    doc["source"]["required_columns"] = ["customer", "amount"]
+    doc["endpoint"]["body"] = {"mapping": {"order.amount": "amount"}}
+    doc["endpoint"]["column_mapping"] = [{"source_column": "customer", "endpoint_param": "cust"}]
+    cfg = validate_document(doc, "c", resolve_secrets=False).config
+    assert cfg.endpoint.body_mapping() == {"order.amount": "amount", "cust": "customer"}
+
+
+def test_get_request_maps_columns_to_query():
+    doc = _doc()
+    doc["endpoint"].update(method="GET", path="/lookup")
+    doc["endpoint"]["column_mapping"] = [{"source_column": "customer", "endpoint_param": "c"}]
+    cfg = validate_document(doc, "c", resolve_secrets=False).config
+    assert cfg.endpoint.query_template() == {"c": "{customer}"}
+    assert cfg.endpoint.body_mapping() is None
+
+
+def test_config_hash_ignores_tuning_knobs_but_not_the_request():
+    base = validate_document(_doc(), "c", resolve_secrets=False).config
+    tuned = validate_document(_doc(execution={"concurrency": 50, "max_requests_per_second": 100.0}), "c", resolve_secrets=False).config
+    other = _doc()
+    other["endpoint"]["path"] = "/v2/customers/{customer}"
+    changed = validate_document(other, "c", resolve_secrets=False).config
+    assert base.config_hash() == tuned.config_hash()
+    assert base.config_hash() != changed.config_hash()
