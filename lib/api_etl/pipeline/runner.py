@@ -1,0 +1,297 @@
+"""``run_pipeline``: a run a user can stop, crash or rerun without losing or duplicating rows.
+
+Order of work for each batch not yet checkpointed: send its rows (mapPartitions over the
+staged batch), write the records into the batch's slot, read the slot back for its stats,
+write dead letters, then write the batch checkpoint, and only then publish its metrics.
+A crash before the checkpoint means the batch is sent again on rerun and its slot replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+
+from api_etl.aws.cloudwatch import CloudWatchPublisher, batch_metric_data
+from api_etl.config import LoadedConfig, PipelineConfig, load_config
+from api_etl.pipeline import sink as sink_io
+from api_etl.pipeline import staging
+from api_etl.pipeline.errors import InputError
+from api_etl.pipeline.layout import RunLayout, batch_of_checkpoint
+from api_etl.pipeline.outcomes import latest_outcomes, read_run_records
+from api_etl.pipeline.progress import Progress
+from api_etl.pipeline.source import check_source, read_source
+from api_etl.pipeline.storage import JsonStore
+from api_etl.pipeline.summary import RunSummary
+
+log = logging.getLogger(__name__)
+
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def new_run_id() -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"r{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def _as_loaded(config) -> LoadedConfig:
+    if isinstance(config, LoadedConfig):
+        return config
+    if isinstance(config, PipelineConfig):
+        return LoadedConfig(config, "<object>", set())
+    if isinstance(config, str):
+        return load_config(config)
+    raise TypeError("config must be a PipelineConfig, a LoadedConfig or a config URI")
+
+
+def resolve_layout(config: PipelineConfig, run_id: str) -> RunLayout:
+    sink_root = config.sink.path
+    if sink_root is None:
+        from api_etl.aws.glue_catalog import table_location
+
+        sink_root = table_location(config.sink.table.database, config.sink.table.table)
+    sink_root = sink_root.rstrip("/")
+    checkpoint = (config.checkpoint.path or sink_root + "_checkpoints").rstrip("/")
+    dead_letter = (config.sink.dead_letter or sink_root + "_dead_letter").rstrip("/")
+    return RunLayout(checkpoint, sink_root, dead_letter, run_id)
+
+
+@dataclasses.dataclass
+class _Context:
+    spark: object
+    config: PipelineConfig
+    loaded: LoadedConfig
+    layout: RunLayout
+    store: JsonStore
+    job_name: str
+    parallelism: int
+    publisher: CloudWatchPublisher | None
+    progress_stream: object = None
+
+
+def run_pipeline(
+    spark,
+    config,
+    source_df=None,
+    run_id: str | None = None,
+    *,
+    retry_failed: bool = False,
+    job_name: str | None = None,
+    force_config_change: bool = False,
+    metrics_client=None,
+    progress_stream=None,
+) -> RunSummary:
+    loaded = _as_loaded(config)
+    cfg = loaded.config
+    run_id = run_id or new_run_id()
+    if not RUN_ID.match(run_id):
+        raise InputError(f"run id {run_id!r} must be 1-128 letters, digits, '.', '_' or '-'")
+    parallelism = spark.sparkContext.defaultParallelism
+    try:
+        cfg.execution.check_rate(parallelism)
+    except ValueError as exc:
+        raise InputError(f"execution: {exc}") from None
+    publisher = None
+    if cfg.metrics.enabled:
+        publisher = CloudWatchPublisher(cfg.metrics.namespace, cfg.metrics.region, client=metrics_client)
+    ctx = _Context(
+        spark, cfg, loaded, resolve_layout(cfg, run_id), JsonStore(),
+        cfg.metrics.job_name or job_name or "api-etl-local", parallelism, publisher, progress_stream,
+    )
+    started = time.monotonic()
+    config_hash = cfg.config_hash()
+    manifest = staging.check_run_manifest(
+        ctx.store, ctx.layout, config_hash, force_config_change or cfg.checkpoint.force_config_change
+    )
+    round_no = None if manifest is None else staging.latest_round(ctx.store, ctx.layout)
+    if round_no is None:
+        round_manifest = _stage_first_round(ctx, source_df, config_hash)
+    else:
+        round_manifest = staging.read_round_manifest(ctx.store, ctx.layout, round_no)
+        if source_df is not None:
+            log.info("run %s is already staged; the DataFrame passed in is not read", run_id)
+        if retry_failed and _round_complete(ctx, round_manifest):
+            next_round = _stage_retry_round(ctx, round_manifest)
+            if next_round is not None:
+                round_manifest = next_round
+    summary = RunSummary(
+        run_id=run_id, attempt=round_manifest.retry_round, config_hash=config_hash,
+        sink_path=ctx.layout.sink_root, dead_letter_path=ctx.layout.dead_letter_root,
+        checkpoint_path=ctx.layout.run_dir,
+    )
+    _process_round(ctx, round_manifest, summary)
+    _apply_failure_policy(ctx, summary)
+    summary.duration_seconds = round(time.monotonic() - started, 3)
+    if publisher is not None:
+        summary.metrics_failures = publisher.failures
+    return summary
+
+
+def _stage_first_round(ctx: _Context, source_df, config_hash: str) -> staging.RoundManifest:
+    df = read_source(ctx.spark, ctx.config, source_df)
+    df, facts = check_source(df, ctx.config)
+    rows = facts["rows_read"] - facts["duplicates_dropped"]
+    if rows == 0:
+        raise InputError(f"the source ({ctx.config.source.describe()}) has no rows")
+    manifest = staging.stage_rows(
+        df, ctx.store, ctx.layout, 0, ctx.config.execution.batch_size, rows, ctx.config.source.id_column
+    )
+    staging.write_run_manifest(ctx.store, ctx.layout, config_hash, ctx.config.source.describe(), facts)
+    return manifest
+
+
+def _done_batches(ctx: _Context, round_no: int) -> dict[int, dict]:
+    names = ctx.store.list_names(ctx.layout.checkpoints_dir(round_no))
+    return {batch_of_checkpoint(n): ctx.store.read(ctx.layout.checkpoints_dir(round_no) + "/" + n) for n in names}
+
+
+def _round_complete(ctx: _Context, manifest: staging.RoundManifest) -> bool:
+    return len(_done_batches(ctx, manifest.retry_round)) >= manifest.batches
+
+
+def _stage_retry_round(ctx: _Context, previous: staging.RoundManifest) -> staging.RoundManifest | None:
+    from pyspark.sql import functions as F
+
+    records = read_run_records(ctx.spark, ctx.layout.sink_run(), ctx.layout.sink_root)
+    failed = latest_outcomes(records).where(~F.col("ok")).select("row_id").distinct()
+    id_col = ctx.config.source.id_column
+    source = ctx.spark.read.parquet(ctx.layout.staged(0)).drop(staging.BATCH_COLUMN)
+    rows_df = source.join(failed, source[id_col].cast("string") == failed["row_id"], "left_semi")
+    rows = rows_df.count()
+    if rows == 0:
+        log.info("run %s has no failed rows to retry", ctx.layout.run_id)
+        return None
+    round_no = previous.retry_round + 1
+    log.info("retrying %d failed row(s) of run %s as round %d", rows, ctx.layout.run_id, round_no)
+    return staging.stage_rows(rows_df, ctx.store, ctx.layout, round_no, ctx.config.execution.batch_size, rows, id_col)
+
+
+def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunSummary) -> None:
+    from api_etl.compile import build_worker_plan
+    from api_etl.engine.partition import make_partition_function
+    from api_etl.engine.record import record_schema
+
+    cfg, layout, round_no = ctx.config, ctx.layout, manifest.retry_round
+    done = _done_batches(ctx, round_no)
+    summary.batches_total = manifest.batches
+    summary.rows_total = manifest.rows
+    summary.batches_skipped = len(done)
+    summary.rows_skipped = sum(c.get("rows", 0) for c in done.values())
+    progress = Progress(manifest.batches, manifest.rows, stream=ctx.progress_stream)
+    progress.skip(len(done), summary.rows_skipped)
+
+    partitions = cfg.execution.partitions or ctx.parallelism
+    tasks_at_once = min(partitions, cfg.execution.concurrent_tasks or ctx.parallelism)
+    rate = cfg.execution.max_requests_per_second
+    rate_per_task = None if rate is None else rate / tasks_at_once
+    passthrough_fields = None
+    processing_started, previous_finish, idle = None, None, 0.0
+    for batch_id in range(manifest.batches):
+        if batch_id in done:
+            continue
+        t0 = time.monotonic()
+        processing_started = processing_started or t0
+        staged_df = staging.read_staged_batch(ctx.spark, layout, round_no, batch_id)
+        if passthrough_fields is None:
+            fields = {f.name: f for f in staged_df.schema.fields}
+            passthrough_fields = [fields[c] for c in cfg.sink.passthrough_columns]
+        plan = build_worker_plan(
+            ctx.loaded, run_id=layout.run_id, batch_id=str(batch_id), rate_per_task=rate_per_task,
+            passthrough=[f.name for f in passthrough_fields],
+        )
+        rdd = staged_df.repartition(partitions).rdd.mapPartitions(make_partition_function(plan))
+        results = ctx.spark.createDataFrame(rdd, record_schema(passthrough_fields))
+        sink_io.write_batch(results, layout.sink_root, round_no)
+        slot = sink_io.read_slot(ctx.spark, layout, round_no, batch_id)
+        stats = sink_io.batch_stats(slot)
+        if cfg.sink.table is not None:
+            _register_partition(ctx, slot.schema, round_no, batch_id)
+        if stats.failed:
+            sink_io.write_dead_letter(slot, staged_df, cfg.source.id_column, layout, round_no, batch_id)
+        duration = time.monotonic() - t0
+        ctx.store.write(layout.checkpoint(round_no, batch_id), {
+            "batch_id": batch_id, "retry_round": round_no, "duration_seconds": round(duration, 3),
+            "completed_at": staging.now_iso(), **dataclasses.asdict(stats),
+        })
+        if previous_finish and stats.first_started_at:
+            gap = (dt.datetime.fromisoformat(stats.first_started_at) - previous_finish).total_seconds()
+            idle += max(gap, 0.0)
+        if stats.last_finished_at:
+            previous_finish = dt.datetime.fromisoformat(stats.last_finished_at)
+        _accumulate(summary, stats)
+        summary.batches_done += 1
+        if ctx.publisher is not None:
+            data = batch_metric_data(stats, duration, ctx.job_name, layout.run_id, cfg.metrics.dimensions, cfg.metrics.per_run)
+            summary.metrics_published += len(data) if ctx.publisher.publish(data) else 0
+        progress.batch_done(batch_id, stats.rows, stats.failed, duration)
+        breaker = cfg.failure_policy.circuit_breaker
+        if breaker.enabled and stats.rows >= breaker.min_rows and stats.failure_ratio >= breaker.failure_ratio:
+            summary.stop_reason = (
+                f"circuit breaker: batch {batch_id} failed {stats.failure_ratio:.0%} of its rows"
+                f" (threshold {breaker.failure_ratio:.0%}); dominant error {stats.dominant_error()};"
+                f" {manifest.batches - batch_id - 1} batch(es) not sent. Fix the cause and rerun"
+                f" run id {layout.run_id} (add --retry-failed to re-send the failed rows)."
+            )
+            log.error(summary.stop_reason)
+            break
+    progress.close()
+    if processing_started is not None:
+        elapsed = time.monotonic() - processing_started
+        summary.requests_per_second = round(summary.requests_sent / elapsed, 2) if elapsed > 0 else 0.0
+    summary.inter_batch_idle_seconds = round(idle, 3)
+
+
+def _register_partition(ctx: _Context, schema, round_no: int, batch_id: int) -> None:
+    from api_etl.aws.glue_catalog import register_sink_partition
+
+    table = ctx.config.sink.table
+    partition = {"run_id": ctx.layout.run_id, "retry_round": str(round_no), "batch_id": str(batch_id)}
+    try:
+        register_sink_partition(table.database, table.table, ctx.layout.sink_root, schema, partition)
+    except Exception as exc:  # noqa: BLE001 - the data is in place; a crawler can catch up
+        log.warning("registering %s in the Glue catalog failed: %s: %s", partition, type(exc).__name__, exc)
+
+
+def _accumulate(summary: RunSummary, stats: sink_io.BatchStats) -> None:
+    summary.rows_succeeded += stats.succeeded
+    summary.rows_failed += stats.failed
+    summary.requests_sent += stats.requests
+    summary.retries += stats.retries
+    summary.throttled += stats.throttled
+    for key, value in stats.status_histogram.items():
+        summary.status_histogram[key] = summary.status_histogram.get(key, 0) + value
+    for key, value in stats.error_histogram.items():
+        summary.error_histogram[key] = summary.error_histogram.get(key, 0) + value
+    # Batch percentiles combine conservatively: the run's p-values are the worst batch's.
+    for attr, src in (("latency_p50_ms", "latency_p50"), ("latency_p95_ms", "latency_p95"), ("latency_p99_ms", "latency_p99")):
+        value = getattr(stats, src)
+        if value is not None:
+            current = getattr(summary, attr)
+            setattr(summary, attr, value if current is None else max(current, value))
+
+
+def _apply_failure_policy(ctx: _Context, summary: RunSummary) -> None:
+    """Judge the whole run (every batch, every round) on the latest outcome of each row."""
+    from pyspark.sql import functions as F
+
+    first_round = staging.read_round_manifest(ctx.store, ctx.layout, 0)
+    summary.run_rows = first_round.rows if first_round else summary.rows_total
+    if ctx.store.exists_prefix(ctx.layout.sink_run()):
+        records = read_run_records(ctx.spark, ctx.layout.sink_run(), ctx.layout.sink_root)
+        summary.run_failed_rows = latest_outcomes(records).where(~F.col("ok")).count()
+    policy = ctx.config.failure_policy
+    reasons = []
+    if policy.max_failed_rows is not None and summary.run_failed_rows > policy.max_failed_rows:
+        reasons.append(f"{summary.run_failed_rows} failed rows > max_failed_rows {policy.max_failed_rows}")
+    ratio = summary.run_failed_rows / summary.run_rows if summary.run_rows else 0.0
+    if policy.max_failure_ratio is not None and ratio > policy.max_failure_ratio:
+        reasons.append(f"failure ratio {ratio:.2%} > max_failure_ratio {policy.max_failure_ratio:.2%}")
+    unfinished = summary.batches_total - summary.batches_skipped - summary.batches_done
+    if summary.stop_reason is not None or unfinished > 0:
+        summary.policy_met = False
+    if reasons:
+        summary.policy_met = False
+        summary.stop_reason = "; ".join(filter(None, [summary.stop_reason, *reasons]))

@@ -1,0 +1,106 @@
+"""Stage a run's rows once, cut into deterministic batches, and record the manifests.
+
+Batch assignment hashes the id (``xxhash64``, fixed seed) into ``ceil(rows / batch_size)``
+buckets: it needs no global sort, runs in the JVM, and gives the same row the same batch
+for the same set of rows. Once staged, a run never reads its source again, so a rerun of
+the run id sends the same rows in the same batches even if the source changed since.
+The round manifest is written last: without it, staging did not finish and is redone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+
+from api_etl.pipeline.errors import ConfigChangedError
+from api_etl.pipeline.layout import RunLayout
+from api_etl.pipeline.storage import JsonStore, join
+
+log = logging.getLogger(__name__)
+
+BATCH_COLUMN = "batch_id"
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundManifest:
+    retry_round: int
+    rows: int
+    batches: int
+    batch_size: int
+    created_at: str
+
+    @classmethod
+    def from_json(cls, data: dict) -> RoundManifest:
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def check_run_manifest(store: JsonStore, layout: RunLayout, config_hash: str, force: bool) -> dict | None:
+    """The run's manifest if the run exists; refuse a resume under a different config."""
+    manifest = store.read(layout.run_manifest)
+    if manifest is None:
+        return None
+    if manifest["config_hash"] != config_hash:
+        if not force:
+            raise ConfigChangedError(
+                f"run {layout.run_id} was started with config hash {manifest['config_hash']}"
+                f" and this config hashes to {config_hash}: the requests would differ from the"
+                " batches already sent. Start a new run id, restore the old config, or pass"
+                " --force-config-change (checkpoint.force_config_change) to resume anyway."
+            )
+        log.warning("resuming run %s under a changed config (forced)", layout.run_id)
+    return manifest
+
+
+def write_run_manifest(store: JsonStore, layout: RunLayout, config_hash: str, source: str, facts: dict) -> dict:
+    manifest = {
+        "run_id": layout.run_id,
+        "config_hash": config_hash,
+        "source": source,
+        "created_at": now_iso(),
+        **facts,
+    }
+    store.write(layout.run_manifest, manifest)
+    return manifest
+
+
+def stage_rows(df, store: JsonStore, layout: RunLayout, round_no: int, batch_size: int, rows: int, id_column: str) -> RoundManifest:
+    """Write ``df`` under the round's staged prefix, partitioned by batch, then its manifest."""
+    from pyspark.sql import functions as F
+
+    batches = max(1, math.ceil(rows / batch_size))
+    bucket = F.pmod(F.xxhash64(F.col(id_column).cast("string")), F.lit(batches)).cast("int")
+    staged = df.withColumn(BATCH_COLUMN, bucket)
+    (
+        staged.repartition(BATCH_COLUMN)
+        .write.mode("overwrite")
+        .partitionBy(BATCH_COLUMN)
+        .parquet(layout.staged(round_no))
+    )
+    manifest = RoundManifest(round_no, rows, batches, batch_size, now_iso())
+    store.write(layout.round_manifest(round_no), dataclasses.asdict(manifest))
+    log.info("staged %d rows of round %d in %d batches", rows, round_no, batches)
+    return manifest
+
+
+def read_round_manifest(store: JsonStore, layout: RunLayout, round_no: int) -> RoundManifest | None:
+    data = store.read(layout.round_manifest(round_no))
+    return None if data is None else RoundManifest.from_json(data)
+
+
+def latest_round(store: JsonStore, layout: RunLayout) -> int | None:
+    round_no, found = 0, None
+    while store.read(layout.round_manifest(round_no)) is not None:
+        found, round_no = round_no, round_no + 1
+    return found
+
+
+def read_staged_batch(spark, layout: RunLayout, round_no: int, batch_id: int):
+    """The staged rows of one batch (without the batch column)."""
+    # Reading the batch's own folder skips listing every other batch (slow on S3).
+    return spark.read.parquet(join(layout.staged(round_no), f"{BATCH_COLUMN}={batch_id}"))
