@@ -22,8 +22,12 @@ class AuthProvider(Protocol):
     async def authorize(self, request: HttpRequest) -> None:
         """Add credentials to ``request`` in place."""
 
-    async def invalidate(self) -> None:
-        """Forget cached credentials after a 401, so the next ``authorize`` refreshes."""
+    async def invalidate(self, request: HttpRequest | None = None) -> None:
+        """Forget cached credentials after a 401, so the next ``authorize`` refreshes.
+
+        ``request`` (optional) is the request the API rejected; providers with a token use
+        it to drop only that token, so N concurrent 401s cause one refresh, not N.
+        """
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """An SSL context the transport must use (client certificate), or None."""

@@ -34,10 +34,22 @@ class HttpResponse:
     headers: dict[str, str]
     body: bytes
     reason: str = ""
+    # "1.1", "2" ... when the transport knows it (diagnostics middleware reports it).
+    http_version: str | None = None
 
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class AttemptInfo:
+    """What one HTTP attempt produced; appended by the engine's terminal send."""
+
+    number: int
+    status: int | None
+    error_type: str | None
+    latency_ms: float
 
 
 @dataclasses.dataclass(slots=True)
@@ -56,6 +68,9 @@ class Exchange:
     # Set by middleware that decide the row failed although an HTTP response arrived.
     error_type: str | None = None
     error_message: str | None = None
+    # HTTP attempts made for this row. Counted in ONE place: the terminal send
+    # (api_etl.engine.terminal.TransportCall) adds 1 each time it calls the transport,
+    # so retries and auth's resend-after-401 are both counted, and middleware never do.
     attempts: int = 0
     # Monotonic seconds, set by the engine around the whole chain.
     started_at: float | None = None
@@ -63,6 +78,9 @@ class Exchange:
     # Free-form annotations from listener middleware (timing, identity, diagnostics).
     # Values are strings so the record has one stable map<string,string> column.
     metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+    # One entry per HTTP attempt, in order (written only by the terminal send, see
+    # api_etl.engine.terminal). ``attempts`` above is always ``len(attempt_log)``.
+    attempt_log: list[AttemptInfo] = dataclasses.field(default_factory=list)
 
     @property
     def status(self) -> int | None:

@@ -52,6 +52,7 @@ def build_local_spark(
         SparkSession.builder.master(master or os.environ.get("API_ETL_SPARK_MASTER", "local[*]"))
         .appName(app_name)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", os.environ.get("API_ETL_SHUFFLE_PARTITIONS", "8"))
         .config("spark.python.worker.reuse", "true")

@@ -51,7 +51,8 @@ def _flatten_headers(headers: Any) -> dict[str, str]:
     """A multidict as a plain dict; repeated headers are joined with ``", "``."""
     out: dict[str, str] = {}
     lower_to_key: dict[str, str] = {}
-    for key, value in headers.items():
+    for raw_key, value in headers.items():
+        key = str(raw_key)  # multidict's istr does not pickle into Spark rows
         existing = lower_to_key.get(key.lower())
         if existing is None:
             lower_to_key[key.lower()] = key
@@ -100,6 +101,7 @@ class AiohttpTransport:
         self._ssl_context = ssl_context
         self._session: aiohttp.ClientSession | None = None
         self._start_lock: asyncio.Lock | None = None
+        self._closed = False
         self.warmup_status: int | None = None
 
     def __repr__(self) -> str:
@@ -119,10 +121,13 @@ class AiohttpTransport:
         """Create the session on the running loop and send the warm-up request, once."""
         if self._session is not None:
             return self
+        if self._closed:
+            # Reopening would create a session nobody closes (the scope already let go).
+            raise TransportError("the transport is closed")
         if self._start_lock is None:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
-            if self._session is None:
+            if self._session is None and not self._closed:
                 self._session = self._new_session()
                 await self._warm_up()
         return self
@@ -168,13 +173,13 @@ class AiohttpTransport:
             log.warning("transport warm-up %s failed: %s", where, describe_error(exc))
 
     async def send(self, request: HttpRequest) -> HttpResponse:
-        if self._session is None:
-            await self.start()
-        assert self._session is not None
+        session = self._session or (await self.start())._session
+        if session is None:
+            raise TransportError("the transport is closed")
         method = request.method.upper()
         headers, body = encode_body(request)
         try:
-            async with self._session.request(
+            async with session.request(
                 method,
                 request.url,
                 params=request.params or None,
@@ -187,6 +192,7 @@ class AiohttpTransport:
                     headers=_flatten_headers(response.headers),
                     body=content,
                     reason=response.reason or "",
+                    http_version=f"{response.version.major}.{response.version.minor}",
                 )
         except asyncio.CancelledError:
             raise
@@ -196,13 +202,19 @@ class AiohttpTransport:
             kind = classify_error(exc)
             if kind is None:
                 raise
-            message = f"{method} {redact_url(request.url)}: {describe_error(exc)}"
+            reason = describe_error(
+                exc,
+                tls=request.url.lower().startswith("https:"),
+                client_cert=self._ssl_context is not None,
+            )
+            message = f"{method} {redact_url(request.url)}: {reason}"
             if kind == TIMEOUT:
                 raise TransportTimeout(message) from exc
             assert kind == CONNECTION
             raise TransportConnectionError(message) from exc
 
     async def close(self) -> None:
+        self._closed = True
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()

@@ -9,6 +9,7 @@ codes; :func:`classify_error` says whether an exception is a timeout or a connec
 from __future__ import annotations
 
 import asyncio
+import errno
 import ssl
 
 import aiohttp
@@ -55,8 +56,37 @@ def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
-def describe_error(exc: BaseException) -> str:
-    """A short reason for a failed request, safe to put in messages and records."""
+def describe_error(exc: BaseException, *, tls: bool = False, client_cert: bool = False) -> str:
+    """A short reason for a failed request, safe to put in messages and records.
+
+    With TLS 1.3 a server that refuses the client certificate sends its alert after the
+    handshake, and the client usually sees only a reset or a closed connection. So for a
+    ``tls`` request that failed that way, the reason says so, depending on whether a
+    ``client_cert`` was presented.
+    """
+    reason = _describe(exc)
+    if tls and _looks_like_rejected_handshake(exc):
+        if client_cert:
+            reason += " (over TLS this can mean the server rejected the client certificate)"
+        else:
+            reason += (
+                " (over TLS this often means the server requires a client certificate (mTLS)"
+                " and none was presented)"
+            )
+    return reason
+
+
+def _looks_like_rejected_handshake(exc: BaseException) -> bool:
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return True
+    if isinstance(exc, aiohttp.ClientConnectorError):  # never got connected: not this case
+        return False
+    return isinstance(exc, (ConnectionResetError, BrokenPipeError)) or (
+        isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE)
+    )
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not str(exc):
         return "timed out"
     if isinstance(exc, aiohttp.ServerTimeoutError):

@@ -1,0 +1,366 @@
+"""Run one Spark partition: rows in, one record tuple per row out, streamed.
+
+Inside the process-scoped event loop an asyncio producer reads rows into a bounded input
+queue, ``concurrency`` consumers each take a row, build its request, run it through the
+middleware chain and put the record into a bounded output queue. The *synchronous*
+generator Spark iterates drives the loop with ``loop.run_until_complete`` only long enough
+to pull the next small chunk of ready records, and yields them; while Spark consumes a
+chunk the loop is paused, the queues are full and nothing else is read -- so memory is
+bounded by the queue sizes whatever the partition size, and no thread is needed.
+
+Bounds (checked by tests through :class:`EngineStats`):
+
+- in flight (rows inside the chain) <= ``concurrency``;
+- pending results (records made, not yet yielded) <= queue_size + concurrency + chunk_size;
+- outstanding rows (read, not yet yielded) <= 2 x queue_size + 2 x concurrency + chunk + 1.
+
+A row never fails the partition: build errors, transport errors, middleware exceptions and
+bad statuses all become records (error_type, error_message, attempts, last status). What
+does fail it: an exception from the input iterator, a transport/auth/middleware factory
+that cannot build, or a bug in the engine. Closing the generator early (Spark stopping
+the task, ``take(n)``) cancels the producer and consumers and awaits them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import hashlib
+import inspect
+import pickle
+import time
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Any
+
+from api_etl.engine.errors import RequestBuildError
+from api_etl.engine.exchange import Exchange, HttpRequest, NextCall
+from api_etl.engine.identity import WorkerIdentity, current_identity
+from api_etl.engine.plan import WorkerPlan
+from api_etl.engine.rate_limiter import TokenBucket
+from api_etl.engine.record import RecordBuilder
+from api_etl.engine.redaction import Redactor
+from api_etl.engine.request_builder import to_text
+from api_etl.engine.terminal import TransportCall
+from api_etl.middleware.auth import AuthMiddleware
+from api_etl.middleware.base import MiddlewareContext
+from api_etl.middleware.chain import compose
+from api_etl.transport.process_scope import ProcessScope, process_scope
+
+DEFAULT_CHUNK_SIZE = 256
+
+_STOP = object()  # input-queue sentinel: no more rows
+_END = object()  # output-queue sentinel: all records produced
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failure:
+    error: BaseException
+
+
+@dataclasses.dataclass
+class EngineStats:
+    rows_read: int = 0
+    records_emitted: int = 0
+    failed_rows: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    pending_results: int = 0
+    max_pending_results: int = 0
+    max_outstanding_rows: int = 0
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def scope_key(kind: str, factory: Any, explicit: str | None = None) -> Hashable:
+    """The process-scope cache key for a factory (see :mod:`api_etl.engine.plan`)."""
+    if explicit:
+        return ("api_etl", kind, explicit)
+    try:
+        hash(factory)
+        return ("api_etl", kind, factory)
+    except TypeError:
+        digest = hashlib.sha256(pickle.dumps(factory)).hexdigest()
+        return ("api_etl", kind, digest)
+
+
+async def _build(factory: Callable[[], Any]) -> Any:
+    result = factory()
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def as_mapping(row: Any) -> Mapping[str, Any]:
+    """A Spark Row (or any mapping) as a mapping of column -> value."""
+    if isinstance(row, Mapping):
+        return row
+    as_dict = getattr(row, "asDict", None)
+    if callable(as_dict):
+        return as_dict()
+    raise TypeError(f"a partition row must be a Spark Row or a mapping, got {type(row).__name__}")
+
+
+class PartitionEngine:
+    """Processes one partition. Build one per partition; read :attr:`stats` afterwards."""
+
+    def __init__(
+        self,
+        plan: WorkerPlan,
+        *,
+        scope: ProcessScope | None = None,
+        identity: WorkerIdentity | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be >= 1")
+        self.plan = plan
+        self.stats = EngineStats()
+        self.chunk_size = chunk_size
+        self._scope = scope if scope is not None else process_scope
+        self._identity = identity
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._redactor = Redactor(plan.sensitive_headers, plan.sensitive_params)
+        self._call: NextCall | None = None
+        self.limiter: TokenBucket | None = None
+        self._records: RecordBuilder | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._in_q: asyncio.Queue[Any] | None = None
+        self._out_q: asyncio.Queue[Any] | None = None
+        self._done = False
+        self._failure: BaseException | None = None
+
+    @property
+    def pending_bound(self) -> int:
+        """The most records that can be held at once (see the module docstring)."""
+        return self.plan.effective_queue_size + self.plan.concurrency + self.chunk_size
+
+    @property
+    def outstanding_bound(self) -> int:
+        q = self.plan.effective_queue_size
+        return 2 * q + 2 * self.plan.concurrency + self.chunk_size + 1
+
+    # -- the generator Spark iterates -----------------------------------------------------
+
+    def run(self, rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+        """Yield one record tuple per row, as they complete (a generator; lazy)."""
+        loop = self._scope.loop
+        stats = self.stats
+        try:
+            loop.run_until_complete(self._start(iter(rows)))
+            while not self._done:
+                chunk = loop.run_until_complete(self._next_chunk())
+                for record in chunk:
+                    stats.pending_results -= 1
+                    stats.records_emitted += 1
+                    yield record
+                if self._failure is not None:
+                    raise self._failure
+        finally:
+            if not loop.is_closed():
+                loop.run_until_complete(self._stop())
+
+    # -- async machinery ------------------------------------------------------------------
+
+    async def _start(self, rows: Iterator[Any]) -> None:
+        plan = self.plan
+        identity = self._identity or current_identity()
+        auth = None
+        if plan.auth_factory is not None:
+            key = scope_key("auth", plan.auth_factory, plan.scope_key)
+            auth = await self._scope.get_or_create(key, lambda: _build(plan.auth_factory))
+        key = scope_key("transport", plan.transport_factory, plan.scope_key)
+        transport = await self._scope.get_or_create(key, lambda: _build(plan.transport_factory))
+
+        context = MiddlewareContext(redactor=self._redactor, auth=auth, identity=identity)
+        middlewares = [factory(context) for factory in plan.middleware]
+        if auth is not None and not any(isinstance(m, AuthMiddleware) for m in middlewares):
+            middlewares.append(AuthMiddleware(auth))
+        if plan.rate_per_task is not None:
+            self.limiter = TokenBucket(plan.rate_per_task, plan.rate_capacity)
+        self._call = compose(middlewares, TransportCall(transport, self.limiter))
+        self._records = RecordBuilder(
+            run_id=plan.run_id,
+            batch_id=plan.batch_id,
+            identity=identity,
+            redactor=self._redactor,
+            max_body_bytes=plan.max_response_body_bytes,
+            passthrough=plan.passthrough_columns,
+        )
+
+        size = plan.effective_queue_size
+        self._in_q = asyncio.Queue(maxsize=size)
+        self._out_q = asyncio.Queue(maxsize=size)
+        producer = asyncio.ensure_future(self._produce(rows))
+        consumers = [asyncio.ensure_future(self._consume()) for _ in range(plan.concurrency)]
+        supervisor = asyncio.ensure_future(self._supervise(producer, consumers))
+        self._tasks = [producer, *consumers, supervisor]
+
+    async def _produce(self, rows: Iterator[Any]) -> None:
+        in_q = self._in_q
+        assert in_q is not None
+        stats = self.stats
+        for row in rows:
+            stats.rows_read += 1
+            outstanding = stats.rows_read - stats.records_emitted
+            if outstanding > stats.max_outstanding_rows:
+                stats.max_outstanding_rows = outstanding
+            await in_q.put(row)
+        for _ in range(self.plan.concurrency):
+            await in_q.put(_STOP)
+
+    async def _consume(self) -> None:
+        in_q, out_q = self._in_q, self._out_q
+        assert in_q is not None and out_q is not None
+        stats = self.stats
+        while True:
+            row = await in_q.get()
+            if row is _STOP:
+                return
+            record = await self.process_row(row)
+            stats.pending_results += 1
+            if stats.pending_results > stats.max_pending_results:
+                stats.max_pending_results = stats.pending_results
+            await out_q.put(record)
+
+    async def _supervise(self, producer: asyncio.Future[Any], consumers: list[Any]) -> None:
+        out_q = self._out_q
+        assert out_q is not None
+        # FIRST_EXCEPTION: if consumers died, the producer would wait on a full queue forever.
+        done, _ = await asyncio.wait([producer, *consumers], return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                await out_q.put(_Failure(task.exception()))  # re-raised by the generator
+                return
+        await out_q.put(_END)
+
+    async def _next_chunk(self) -> list[tuple[Any, ...]]:
+        out_q = self._out_q
+        assert out_q is not None
+        chunk: list[tuple[Any, ...]] = []
+        item = await out_q.get()
+        while True:
+            if item is _END:
+                self._done = True
+                break
+            if isinstance(item, _Failure):
+                self._failure = item.error
+                self._done = True
+                break
+            chunk.append(item)
+            if len(chunk) >= self.chunk_size:
+                break
+            try:
+                item = out_q.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+        return chunk
+
+    async def _stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- one row --------------------------------------------------------------------------
+
+    async def process_row(self, row: Any) -> tuple[Any, ...]:
+        """The record for one row; never raises (except on cancellation)."""
+        records = self._records
+        call = self._call
+        assert records is not None and call is not None
+        stats = self.stats
+        started_wall = self._wall_clock()
+        t0 = self._clock()
+        mapping: Mapping[str, Any] = {}
+        try:
+            mapping = as_mapping(row)
+            exchange = self.plan.template.build(mapping)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - RequestBuildError, or a bad row
+            stats.failed_rows += 1
+            exchange = self._unbuilt_exchange(mapping, exc)
+            elapsed = self._clock() - t0
+            return records.build(
+                exchange,
+                started_at=started_wall,
+                finished_at=started_wall + dt.timedelta(seconds=elapsed),
+                latency_ms=elapsed * 1000.0,
+                row=mapping,
+            )
+
+        exchange.started_at = t0
+        stats.in_flight += 1
+        if stats.in_flight > stats.max_in_flight:
+            stats.max_in_flight = stats.in_flight
+        try:
+            result = await call(exchange)
+            if isinstance(result, Exchange):
+                exchange = result
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the row fails, the partition goes on
+            exchange.error = exc
+            exchange.error_type = type(exc).__name__
+            text = str(exc)
+            exchange.error_message = f"{type(exc).__name__}: {text}" if text else None
+        finally:
+            stats.in_flight -= 1
+        exchange.finished_at = self._clock()
+        elapsed = exchange.finished_at - t0
+        if not exchange.ok:
+            stats.failed_rows += 1
+        return records.build(
+            exchange,
+            started_at=started_wall,
+            finished_at=started_wall + dt.timedelta(seconds=elapsed),
+            latency_ms=elapsed * 1000.0,
+            row=mapping,
+        )
+
+    def _unbuilt_exchange(self, row: Mapping[str, Any], exc: Exception) -> Exchange:
+        template = self.plan.template
+        row_id = None
+        if template.id_column is not None:
+            value = row.get(template.id_column)
+            row_id = to_text(value) if value is not None else None
+        try:
+            request_id = template.unbuilt_request_id(row)
+        except Exception:  # noqa: BLE001 - the row itself is unusable
+            request_id = None
+        if isinstance(exc, RequestBuildError):
+            error_type = "RequestBuildError"
+        else:
+            error_type = type(exc).__name__
+        return Exchange(
+            request=HttpRequest(template.method, template.display_url()),
+            request_id=request_id,  # type: ignore[arg-type]
+            row_id=row_id,  # type: ignore[arg-type]
+            row=dict(row),
+            error=exc,
+            error_type=error_type,
+            error_message=str(exc),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class PartitionFunction:
+    """The picklable function given to ``rdd.mapPartitions``."""
+
+    plan: WorkerPlan
+
+    def __call__(self, rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+        return PartitionEngine(self.plan).run(rows)
+
+
+def make_partition_function(plan: WorkerPlan) -> PartitionFunction:
+    """``rdd.mapPartitions(make_partition_function(plan))`` -> record tuples."""
+    return PartitionFunction(plan)

@@ -1,0 +1,252 @@
+"""The partition engine: one record per row, streamed, bounded, errors as records, picklable."""
+
+import asyncio
+import pickle
+
+import pytest
+
+from api_etl.engine.errors import MiddlewareConfigError
+from api_etl.engine.exchange import HttpResponse
+from api_etl.engine.identity import WorkerIdentity
+from api_etl.engine.partition import PartitionEngine, make_partition_function
+from api_etl.engine.plan import WorkerPlan
+from api_etl.engine.record import FIELD_INDEX, RECORD_FIELD_NAMES
+from api_etl.engine.request_builder import RequestTemplate
+from api_etl.middleware.auth import AuthFactory
+from api_etl.middleware.retry import RetryFactory
+from api_etl.middleware.timing import TimingFactory
+from api_etl.transport.base import TransportConnectionError
+from api_etl.transport.process_scope import ProcessScope
+from tests.unit.engine.fakes import BUILDS, EchoTransportFactory, FakeAuth
+
+TEMPLATE = RequestTemplate("GET", "https://api.example.com", "/items/{id}",
+                           query={"status": "{status}"}, id_column="id")
+IDENT = WorkerIdentity("test-host", 1, partition_id=3)
+
+
+@pytest.fixture
+def scope():
+    s = ProcessScope()
+    yield s
+    s.close()
+
+
+def rows(n, status=200):
+    return ({"id": i, "status": status} for i in range(n))
+
+
+def as_dicts(records):
+    n = len(RECORD_FIELD_NAMES)
+    return [dict(zip(RECORD_FIELD_NAMES, r[:n], strict=True)) for r in records]
+
+
+def plan(**kw):
+    kw.setdefault("template", TEMPLATE)
+    kw.setdefault("transport_factory", EchoTransportFactory())
+    kw.setdefault("run_id", "run-9")
+    kw.setdefault("batch_id", 4)
+    return WorkerPlan(**kw)
+
+
+def test_one_record_per_row_with_ids_and_identity(scope):
+    engine = PartitionEngine(plan(concurrency=4), scope=scope, identity=IDENT)
+    out = as_dicts(engine.run(rows(50)))
+    assert sorted(int(r["row_id"]) for r in out) == list(range(50))
+    assert all(r["ok"] and r["status"] == 200 and r["attempts"] == 1 for r in out)
+    assert {r["run_id"] for r in out} == {"run-9"} and {r["batch_id"] for r in out} == {"4"}
+    assert {r["partition_id"] for r in out} == {3}
+    assert {r["worker_host"] for r in out} == {"test-host"}
+    assert len({r["request_id"] for r in out}) == 50
+    assert engine.stats.records_emitted == engine.stats.rows_read == 50
+    assert 1 <= engine.stats.max_in_flight <= 4
+
+
+def test_spark_rows_are_accepted(scope):
+    from pyspark.sql import Row
+
+    engine = PartitionEngine(plan(), scope=scope, identity=IDENT)
+    out = as_dicts(engine.run([Row(id=1, status=200), Row(id=2, status=200)]))
+    assert sorted(r["url"] for r in out) == [
+        "https://api.example.com/items/1?status=200", "https://api.example.com/items/2?status=200"]
+
+
+class FailingTransport:
+    """Raises for id 3, 500 for id 4, else 200."""
+
+    async def send(self, request):
+        if request.url.endswith("/3"):
+            raise TransportConnectionError("connection reset by peer")
+        status = 500 if request.url.endswith("/4") else 200
+        return HttpResponse(status, {}, b"{}")
+
+    async def close(self):
+        pass
+
+
+async def failing_transport_factory():
+    return FailingTransport()
+
+
+def test_failing_rows_become_records_and_never_fail_the_partition(scope):
+    async def bad_middleware(exchange, next_call):
+        if exchange.row_id == "5":
+            raise ValueError("custom middleware bug")
+        return await next_call(exchange)
+
+    class BadFactory:
+        def __call__(self, context):
+            return bad_middleware
+
+    template = RequestTemplate("GET", "https://h", "/x/{id}", query={"v": "{v}"}, id_column="id")
+    p = plan(template=template, transport_factory=failing_transport_factory,
+             middleware=(BadFactory(),))
+    data = [{"id": i, "v": "a"} for i in range(8)]
+    data[2] = {"id": 2}  # missing column v
+    data[6] = {"id": None, "v": "a"}  # null id
+    out = {r["row_id"]: r for r in as_dicts(PartitionEngine(p, scope=scope).run(data))}
+    assert len(out) == 8
+    assert out["2"]["error_type"] == "RequestBuildError" and "'v'" in out["2"]["error_message"]
+    assert out["2"]["attempts"] == 0 and out["2"]["url"] == "https://h/x/{id}"
+    assert out["2"]["request_id"] is not None
+    assert out["3"]["error_type"] == "TransportConnectionError" and out["3"]["attempts"] == 1
+    assert out["3"]["status"] is None and "connection reset" in out["3"]["error_message"]
+    assert out["4"]["error_type"] == "HttpStatusError" and out["4"]["status"] == 500
+    assert out["5"]["error_type"] == "ValueError" and out["5"]["attempts"] == 0
+    assert out[None]["error_type"] == "RequestBuildError" and "null" in out[None]["error_message"]
+    assert [k for k, r in out.items() if r["ok"]] == ["0", "1", "7"]
+
+
+def test_retries_take_a_rate_limit_token_per_attempt(scope):
+    template = RequestTemplate("GET", "https://h", "/x/{id}", query={"status": "{s}"},
+                               id_column="id")
+    p = plan(template=template, rate_per_task=1e9,
+             middleware=(RetryFactory(max_attempts=3, base_delay=0.0, max_delay=0.0),))
+    engine = PartitionEngine(p, scope=scope)
+    data = [{"id": i, "s": 503 if i % 2 else 200} for i in range(10)]
+    out = as_dicts(engine.run(data))
+    attempts = sum(r["attempts"] for r in out)
+    assert attempts == 5 * 1 + 5 * 3
+    assert engine.limiter is not None and engine.limiter.acquired == attempts
+
+
+def test_transport_and_auth_are_built_once_per_process_scope(scope):
+    BUILDS.clear()
+    p = plan(transport_factory=EchoTransportFactory(tag="once"))
+    for _ in range(3):  # three partitions in the same worker process
+        assert len(list(PartitionEngine(p, scope=scope).run(rows(5)))) == 5
+    # an equal factory from an unpickled copy of the plan hits the same cache entry
+    copy = pickle.loads(pickle.dumps(p))
+    list(PartitionEngine(copy, scope=scope).run(rows(5)))
+    assert BUILDS == ["once"]
+
+
+_AUTH = FakeAuth(tokens=("tok-abcdef-1",))
+
+
+def shared_auth():
+    return _AUTH
+
+
+def test_auth_is_added_innermost_when_not_listed_and_redacted(scope):
+    before = _AUTH.authorized
+    p = plan(auth_factory=shared_auth, middleware=(TimingFactory(),))
+    out = as_dicts(PartitionEngine(p, scope=scope).run(rows(4)))
+    assert _AUTH.authorized - before == 4
+    assert all(r["request_headers"]["Authorization"] == "***" for r in out)
+
+
+def test_auth_middleware_without_provider_fails_the_partition(scope):
+    with pytest.raises(MiddlewareConfigError):
+        list(PartitionEngine(plan(middleware=(AuthFactory(),)), scope=scope).run(rows(2)))
+
+
+def test_input_errors_fail_the_partition(scope):
+    def broken():
+        yield {"id": 1, "status": 200}
+        raise OSError("lost the input stream")
+
+    with pytest.raises(OSError, match="lost the input"):
+        list(PartitionEngine(plan(), scope=scope).run(broken()))
+    assert not [t for t in asyncio.all_tasks(scope.loop) if not t.done()]
+
+
+def test_closing_early_cancels_cleanly(scope):
+    engine = PartitionEngine(plan(concurrency=4, queue_size=4), scope=scope, chunk_size=2)
+    read = []
+
+    def source():
+        for i in range(10_000):
+            read.append(i)
+            yield {"id": i, "status": 200}
+
+    gen = engine.run(source())
+    first = [next(gen) for _ in range(5)]
+    gen.close()
+    assert len(first) == 5
+    assert len(read) <= engine.outstanding_bound + 5
+    assert not [t for t in asyncio.all_tasks(scope.loop) if not t.done()]
+    # the scope (and its cached transport) stays usable for the next partition
+    assert len(list(PartitionEngine(plan(), scope=scope).run(rows(3)))) == 3
+
+
+def test_passthrough_columns_are_appended(scope):
+    p = plan(passthrough_columns=("id", "note"))
+    out = list(PartitionEngine(p, scope=scope).run([{"id": 1, "status": 200, "note": "n"}]))
+    assert out[0][len(RECORD_FIELD_NAMES):] == (1, "n")
+
+
+def test_plan_validation():
+    with pytest.raises(ValueError):
+        plan(concurrency=0)
+    with pytest.raises(ValueError):
+        plan(rate_per_task=0)
+    with pytest.raises(ValueError, match="clash"):
+        plan(passthrough_columns=("status_x", "url"))
+    assert plan(concurrency=7).effective_queue_size == 14
+
+
+def test_partition_function_pickles_and_runs_on_the_copy():
+    p = plan(middleware=(RetryFactory(), TimingFactory()), concurrency=3, run_id="r")
+    fn = make_partition_function(p)
+    copy = pickle.loads(pickle.dumps(fn))
+    assert copy == fn and copy is not fn
+    out = as_dicts(copy(iter(rows(20))))
+    assert sorted(int(r["row_id"]) for r in out) == list(range(20))
+    assert all(r["ok"] and "attempt_latencies_ms" in r["metadata"] for r in out)
+    # Spark ships functions with cloudpickle: same result.
+    from pyspark import cloudpickle
+
+    spark_copy = cloudpickle.loads(cloudpickle.dumps(fn))
+    assert len(list(spark_copy(iter(rows(5))))) == 5
+    # The generator is lazy: nothing runs until Spark iterates it.
+    lazy = copy(iter(rows(1)))
+    assert hasattr(lazy, "__next__")
+    lazy.close()
+
+
+def test_200k_rows_stream_with_bounded_pending_results(scope):
+    """Flat memory: what is held at once is bounded by the queues, not by the partition."""
+    n = 200_000
+    template = RequestTemplate("GET", "https://api.example.com", "/items/{id}", id_column="id")
+    p = plan(template=template, concurrency=20, queue_size=40,
+             transport_factory=EchoTransportFactory(yield_every=1, tag="200k"))
+    engine = PartitionEngine(p, scope=scope, chunk_size=64)
+    seen = bytearray(n)
+    gen = engine.run(rows(n))
+    first = next(gen)
+    # streaming: the first record comes out after reading only a bounded number of rows
+    assert engine.stats.rows_read <= engine.outstanding_bound
+    seen[int(first[FIELD_INDEX["row_id"]])] += 1
+    ok_index = FIELD_INDEX["ok"]
+    row_index = FIELD_INDEX["row_id"]
+    bad = 0
+    for record in gen:
+        seen[int(record[row_index])] += 1
+        bad += not record[ok_index]
+    stats = engine.stats
+    assert bad == 0 and stats.records_emitted == stats.rows_read == n
+    assert seen.count(1) == n  # every row exactly once
+    assert stats.max_pending_results <= engine.pending_bound == 40 + 20 + 64
+    assert stats.max_outstanding_rows <= engine.outstanding_bound
+    assert stats.max_in_flight <= 20
+    assert stats.pending_results == 0 and stats.in_flight == 0

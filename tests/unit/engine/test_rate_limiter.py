@@ -1,0 +1,84 @@
+"""Token bucket: exact virtual-time behaviour with a fake clock; no real sleeping."""
+
+import asyncio
+
+import pytest
+
+from api_etl.engine.rate_limiter import TokenBucket, per_task_rate
+from tests.unit.engine.fakes import VirtualClock
+
+
+def acquire_times(bucket, clock, n):
+    async def go():
+        times = []
+        for _ in range(n):
+            await bucket.acquire()
+            times.append(clock())
+        return times
+
+    return asyncio.run(go())
+
+
+def test_n_acquisitions_take_exactly_n_minus_one_intervals():
+    clock = VirtualClock()
+    bucket = TokenBucket(rate=4, clock=clock, sleep=clock.sleep)
+    times = acquire_times(bucket, clock, 9)
+    assert times == [i * 0.25 for i in range(9)]
+    assert clock.now == 2.0  # (9 - 1) / 4, exactly
+    assert bucket.acquired == 9 and bucket.waited == 2.0
+
+
+def test_concurrent_acquirers_are_spaced_exactly():
+    clock = VirtualClock()
+    bucket = TokenBucket(rate=8, clock=clock, sleep=clock.sleep)
+    times = []
+
+    async def one():
+        await bucket.acquire()
+        times.append(clock())
+
+    async def go():
+        await asyncio.gather(*(one() for _ in range(17)))
+
+    asyncio.run(go())
+    assert sorted(times) == [i * 0.125 for i in range(17)]
+    assert clock.now == 2.0
+
+
+def test_no_burst_after_idle_with_capacity_one():
+    clock = VirtualClock()
+    bucket = TokenBucket(rate=10, clock=clock, sleep=clock.sleep)
+    acquire_times(bucket, clock, 3)
+    clock.now += 100.0  # long idle: tokens must not pile up beyond capacity
+    times = acquire_times(bucket, clock, 5)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert times[0] == pytest.approx(100.2)
+    assert all(g == pytest.approx(0.1) for g in gaps)
+
+
+def test_capacity_is_the_burst_size():
+    clock = VirtualClock(start=50.0)
+    bucket = TokenBucket(rate=2, capacity=3, clock=clock, sleep=clock.sleep)
+    times = acquire_times(bucket, clock, 6)
+    assert times == [50.0, 50.0, 50.0, 50.5, 51.0, 51.5]
+    # any window of 1/rate seconds holds at most `capacity` acquisitions
+    for t in times:
+        assert sum(1 for u in times if t <= u < t + 0.5) <= 3
+
+
+def test_invalid_arguments():
+    for bad in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(ValueError):
+            TokenBucket(bad)
+    with pytest.raises(ValueError):
+        TokenBucket(1, capacity=0)
+
+
+def test_per_task_rate():
+    assert per_task_rate(None, 8) is None
+    assert per_task_rate(100, 8) == 12.5
+    assert per_task_rate(30, 1) == 30
+    with pytest.raises(ValueError):
+        per_task_rate(10, 0)
+    with pytest.raises(ValueError):
+        per_task_rate(0, 3)

@@ -1,0 +1,63 @@
+import asyncio
+
+import pytest
+
+from api_etl.middleware.chain import compose
+from api_etl.middleware.json_body import JsonBodyMiddleware
+from tests.unit.engine.fakes import ScriptedTransport, exchange, response, terminal
+
+JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
+def run(resp, required=False):
+    mw = JsonBodyMiddleware(required=required)
+    return asyncio.run(compose([mw], terminal(ScriptedTransport([resp])))(exchange()))
+
+
+def test_parses_json_content_type():
+    ex = run(response(200, b'{"id": 7, "tags": ["a"]}', JSON))
+    assert ex.parsed_body == {"id": 7, "tags": ["a"]} and ex.ok
+
+
+def test_problem_json_content_type_is_json():
+    ex = run(response(404, b'{"title": "nope"}', {"content-type": "application/problem+json"}))
+    assert ex.parsed_body == {"title": "nope"}
+
+
+def test_non_json_content_type_left_alone_unless_required():
+    ex = run(response(200, b"[1, 2]", {"Content-Type": "text/plain"}))
+    assert ex.parsed_body is None and ex.ok
+    ex = run(response(200, b"[1, 2]", {"Content-Type": "text/plain"}), required=True)
+    assert ex.parsed_body == [1, 2]
+
+
+def test_malformed_json_on_2xx_fails_row_when_required():
+    ex = run(response(200, b'{"id": 7,', JSON), required=True)
+    assert not ex.ok
+    assert ex.error_type == "InvalidJsonResponse"
+    assert "not valid JSON" in ex.error_message and '"id"' not in ex.error_message
+
+
+def test_malformed_json_not_required_only_noted():
+    ex = run(response(200, b"<html>", JSON))
+    assert ex.ok and ex.parsed_body is None and "json_error" in ex.metadata
+
+
+def test_malformed_json_on_error_status_does_not_change_error_type():
+    ex = run(response(500, b"<html>oops", JSON), required=True)
+    assert ex.error_type is None and ex.status == 500
+
+
+@pytest.mark.parametrize(("status", "failed"), [(200, True), (204, False)])
+def test_empty_body(status, failed):
+    ex = run(response(status, b"", JSON), required=True)
+    assert (ex.error_type == "InvalidJsonResponse") is failed
+
+
+def test_no_response_is_passed_through():
+    from api_etl.transport.base import TransportTimeout
+
+    mw = JsonBodyMiddleware(required=True)
+    call = compose([mw], terminal(ScriptedTransport([TransportTimeout("t")])))
+    ex = asyncio.run(call(exchange()))
+    assert ex.error_type is None and isinstance(ex.error, TransportTimeout)
