@@ -5,6 +5,7 @@ Everything listens on 127.0.0.1 and is stopped by the fixture that started it.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -14,6 +15,8 @@ import requests
 @pytest.fixture(scope="session")
 def aws_endpoint():
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 call otherwise
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

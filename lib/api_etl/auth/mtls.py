@@ -57,6 +57,7 @@ def load_client_ssl_context(
 
 
 class MTLSAuth:
+    refreshable = False
     """Authenticates at the TLS layer: adds nothing to requests, gives the transport a client
     certificate SSL context. Loaded eagerly; the temp files are gone when ``__init__``
     returns."""

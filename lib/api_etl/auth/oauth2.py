@@ -70,6 +70,7 @@ def _pairs(
 
 
 class OAuth2Auth:
+    refreshable = True  # a 401 drops the cached token; one resend gets a fresh one
     """Bearer tokens from an OAuth2 token endpoint; base of the two grant classes."""
 
     grant_type: str = ""

@@ -15,6 +15,8 @@ from api_etl.engine.exchange import HttpRequest
 
 
 class _StaticAuth:
+    refreshable = False  # nothing to refresh: a 401 is final
+
     async def authorize(self, request: HttpRequest) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 

@@ -5,7 +5,8 @@ once per worker process by the engine). When the plan has an auth factory but no
 ``auth`` middleware is configured, the engine adds this middleware innermost (just
 before the send), so every retry is re-authorised. The resend after a 401 goes through
 the terminal send again and is counted as an attempt; ``metadata["auth_refreshed"]`` is
-set to ``"true"`` when it happened.
+set to ``"true"`` when it happened. Providers whose ``refreshable`` is false (static
+credentials) get no resend: a 401 there is final.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ class AuthMiddleware:
         exchange = await next_call(exchange)
         if (
             self.refresh_on_401
+            # A static credential (basic, bearer, API key) would only be rejected again.
+            and getattr(self.provider, "refreshable", True)
             and exchange.response is not None
             and exchange.response.status == 401
         ):
-            await self.provider.invalidate()
+            await self.provider.invalidate(exchange.request)
             await self.provider.authorize(exchange.request)
             exchange.metadata["auth_refreshed"] = "true"
             exchange = await next_call(exchange)

@@ -81,7 +81,7 @@ class FakeAuth:
         self.authorized += 1
         request.headers["Authorization"] = f"Bearer {self.tokens[self.index]}"
 
-    async def invalidate(self) -> None:
+    async def invalidate(self, request=None) -> None:
         self.invalidated += 1
         self.index = min(self.index + 1, len(self.tokens) - 1)
 

@@ -81,3 +81,11 @@ def test_auth_refresh_can_be_disabled_and_factory_needs_provider():
     assert ex.status == 401 and ex.attempts == 1
     with pytest.raises(MiddlewareConfigError, match="no auth provider"):
         AuthFactory()(MiddlewareContext())
+
+
+def test_static_credentials_are_not_resent_after_401():
+    from api_etl.auth.static import BearerAuth
+
+    transport = ScriptedTransport([response(401), response(200)])
+    ex = asyncio.run(compose([AuthMiddleware(BearerAuth("wrong"))], TransportCall(transport))(exchange()))
+    assert ex.status == 401 and ex.attempts == 1 and len(transport.requests) == 1
