@@ -31,8 +31,8 @@ import zipfile
 
 FORMAT_VERSION = 1
 LINK_RE = re.compile(
-    r"registry\.terraform\.io/providers/hashicorp/aws/(?P<version>[0-9.]+)/docs/"
-    r"(?P<kind>resources|data-sources)/(?P<type>[a-z0-9_]+)(?:#(?P<anchor>[A-Za-z0-9_]+))?"
+    r"registry\.terraform\.io/providers/hashicorp/aws/(?P<version>[0-9.]+)/docs"
+    r"(?:/(?P<kind>resources|data-sources)/(?P<type>[a-z0-9_]+))?(?:#(?P<anchor>[A-Za-z0-9_]+))?"
 )
 META_ARGUMENTS_BASE = "cdktn.TerraformMetaArguments"
 
@@ -125,10 +125,13 @@ class Extractor:
     def run(self) -> dict:
         resources: dict[str, int] = {}
         data_sources: dict[str, int] = {}
+        provider: int | None = None
         for fqn, jtype in sorted(self.types.items()):
             if jtype.get("kind") != "class":
                 continue
-            if jtype.get("base") not in ("cdktn.TerraformResource", "cdktn.TerraformDataSource"):
+            base = jtype.get("base")
+            if base not in ("cdktn.TerraformResource", "cdktn.TerraformDataSource",
+                            "cdktn.TerraformProvider"):
                 continue
             match = LINK_RE.search(_docs_text(jtype.get("docs", {})))
             if not match:
@@ -138,15 +141,23 @@ class Extractor:
             if config is None:
                 continue
             self.provider_versions.add(match.group("version"))
+            if base == "cdktn.TerraformProvider":
+                provider = self.struct(config["type"]["fqn"])
+                continue
+            if not match.group("type"):
+                continue
             tf_type = "aws_" + match.group("type")
             target = resources if match.group("kind") == "resources" else data_sources
             target[tf_type] = self.struct(config["type"]["fqn"])
+        if provider is None or not resources or not data_sources:
+            raise SystemExit("no provider, resource or data source classes found in the assembly")
         if len(self.provider_versions) != 1:
             raise SystemExit(f"expected one provider version, found {self.provider_versions}")
         return {
             "format": FORMAT_VERSION,
             "provider": "hashicorp/aws",
             "provider_version": self.provider_versions.pop(),
+            "provider_config": provider,
             "resources": resources,
             "data_sources": data_sources,
             "structs": self.out_structs,
@@ -166,6 +177,7 @@ def main(argv: list[str]) -> int:
     fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
     with os.fdopen(fd, "w") as handle:
         json.dump(extract, handle, separators=(",", ":"), sort_keys=True)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, out_path)  # atomic: a half-written extract is never seen
     print(
         f"wrote {out_path}: provider {extract['provider_version']}, "
