@@ -22,12 +22,18 @@ class ExecutionConfig(StrictModel):
         None, description="Job-wide limit, split evenly across the tasks that run at once."
     )
     queue_size: PositiveInt | None = Field(None, description="Default: 2 x concurrency.")
+    batches_in_flight: int = Field(
+        2, ge=1, le=4,
+        description="Batches submitted at once: the next batch's tasks start as the last one's"
+        " finish, so no slot idles at batch boundaries. A crash re-sends at most these batches.",
+    )
 
     def tasks_at_once(self, parallelism: int | None = None) -> int | None:
+        """Tasks that can send at the same moment: slots, or fewer when batches are small."""
         tasks = self.concurrent_tasks or parallelism
         if tasks is None:
             return self.partitions
-        return min(tasks, self.partitions) if self.partitions else tasks
+        return min(tasks, self.partitions * self.batches_in_flight) if self.partitions else tasks
 
     def check_rate(self, parallelism: int | None = None) -> None:
         tasks = self.tasks_at_once(parallelism)

@@ -169,10 +169,77 @@ def _stage_retry_round(ctx: _Context, previous: staging.RoundManifest) -> stagin
     return staging.stage_rows(rows_df, ctx.store, ctx.layout, round_no, ctx.config.execution.batch_size, rows, id_col)
 
 
-def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunSummary) -> None:
+@dataclasses.dataclass
+class _BatchResult:
+    batch_id: int
+    stats: sink_io.BatchStats
+    duration: float
+
+
+def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, partitions: int,
+               rate_per_task: float | None, passthrough: list[str]) -> _BatchResult:
+    """Send one batch, land it in its slot, then checkpoint it. Runs in a batch thread."""
     from api_etl.compile import build_worker_plan
     from api_etl.engine.partition import make_partition_function
     from api_etl.engine.record import record_schema
+    from api_etl.pipeline import batch_stats
+
+    cfg, layout, round_no, spark = ctx.config, ctx.layout, manifest.retry_round, ctx.spark
+    spark.sparkContext.setJobGroup(_job_group(layout, round_no, batch_id), f"api-etl batch {batch_id}", True)
+    t0 = time.monotonic()
+    phases: dict[str, float] = {}
+
+    def phase(name: str) -> None:
+        phases[name] = round(max(time.monotonic() - t0 - sum(phases.values()), 0.0), 3)
+
+    staged_df = staging.read_staged_batch(spark, layout, round_no, batch_id)
+    fields = {f.name: f for f in staged_df.schema.fields}
+    plan = build_worker_plan(ctx.loaded, run_id=layout.run_id, batch_id=str(batch_id),
+                             rate_per_task=rate_per_task, passthrough=passthrough)
+    counter = spark.sparkContext.accumulator(batch_stats.empty(), batch_stats.StatsParam())
+    send = batch_stats.CountingPartitionFunction(make_partition_function(plan), counter)
+    rdd = staged_df.repartition(partitions).rdd.mapPartitions(send)
+    results = spark.createDataFrame(rdd, record_schema([fields[c] for c in passthrough]))
+    phase("plan")
+    sink_io.write_batch(results, layout.sink_root, round_no)
+    phase("send_and_write")
+    stats = batch_stats.to_batch_stats(counter.value)
+    slot = None
+    expected = manifest.rows_in(batch_id)
+    if expected is None or stats.rows != expected:
+        # A re-run task counted twice (or an old manifest): count what the slot holds.
+        log.info("batch %d: worker counts (%d rows) differ from the staged %s; reading the slot",
+                 batch_id, stats.rows, expected)
+        slot = sink_io.read_slot(spark, layout, round_no, batch_id)
+        stats = sink_io.batch_stats(slot)
+    phase("stats")
+    if cfg.sink.table is not None or stats.failed:
+        slot = slot if slot is not None else sink_io.read_slot(spark, layout, round_no, batch_id)
+        if cfg.sink.table is not None:
+            _register_partition(ctx, slot.schema, round_no, batch_id)
+        if stats.failed:
+            sink_io.write_dead_letter(slot, staged_df, cfg.source.id_column, layout, round_no, batch_id)
+    phase("dead_letter_and_catalog")
+    duration = time.monotonic() - t0
+    ctx.store.write(layout.checkpoint(round_no, batch_id), {
+        "batch_id": batch_id, "retry_round": round_no, "duration_seconds": round(duration, 3),
+        "phase_seconds": phases, "completed_at": staging.now_iso(), **dataclasses.asdict(stats),
+    })
+    return _BatchResult(batch_id, stats, duration)
+
+
+def _job_group(layout: RunLayout, round_no: int, batch_id: int) -> str:
+    return f"api-etl:{layout.run_id}:{round_no}:{batch_id}"
+
+
+def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunSummary) -> None:
+    """Run every unfinished batch, ``batches_in_flight`` at a time, in batch order.
+
+    Submitting the next batch while one runs lets its tasks take each slot the moment the
+    previous batch's task there finishes: no slot idles while the driver writes
+    checkpoints and metrics. Each batch is still checkpointed only after its own data.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     cfg, layout, round_no = ctx.config, ctx.layout, manifest.retry_round
     done = _done_batches(ctx, round_no)
@@ -183,65 +250,94 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     progress = Progress(manifest.batches, manifest.rows, stream=ctx.progress_stream)
     progress.skip(len(done), summary.rows_skipped)
 
-    partitions = cfg.execution.partitions or ctx.parallelism
-    tasks_at_once = min(partitions, cfg.execution.concurrent_tasks or ctx.parallelism)
-    rate = cfg.execution.max_requests_per_second
+    execution = cfg.execution
+    partitions = execution.partitions or ctx.parallelism
+    tasks_at_once = execution.tasks_at_once(ctx.parallelism)
+    rate = execution.max_requests_per_second
     rate_per_task = None if rate is None else rate / tasks_at_once
-    passthrough_fields = None
-    processing_started, previous_finish, idle = None, None, 0.0
-    for batch_id in range(manifest.batches):
-        if batch_id in done:
-            continue
-        t0 = time.monotonic()
-        processing_started = processing_started or t0
-        staged_df = staging.read_staged_batch(ctx.spark, layout, round_no, batch_id)
-        if passthrough_fields is None:
-            fields = {f.name: f for f in staged_df.schema.fields}
-            passthrough_fields = [fields[c] for c in cfg.sink.passthrough_columns]
-        plan = build_worker_plan(
-            ctx.loaded, run_id=layout.run_id, batch_id=str(batch_id), rate_per_task=rate_per_task,
-            passthrough=[f.name for f in passthrough_fields],
-        )
-        rdd = staged_df.repartition(partitions).rdd.mapPartitions(make_partition_function(plan))
-        results = ctx.spark.createDataFrame(rdd, record_schema(passthrough_fields))
-        sink_io.write_batch(results, layout.sink_root, round_no)
-        slot = sink_io.read_slot(ctx.spark, layout, round_no, batch_id)
-        stats = sink_io.batch_stats(slot)
-        if cfg.sink.table is not None:
-            _register_partition(ctx, slot.schema, round_no, batch_id)
-        if stats.failed:
-            sink_io.write_dead_letter(slot, staged_df, cfg.source.id_column, layout, round_no, batch_id)
-        duration = time.monotonic() - t0
-        ctx.store.write(layout.checkpoint(round_no, batch_id), {
-            "batch_id": batch_id, "retry_round": round_no, "duration_seconds": round(duration, 3),
-            "completed_at": staging.now_iso(), **dataclasses.asdict(stats),
-        })
-        if previous_finish and stats.first_started_at:
-            gap = (dt.datetime.fromisoformat(stats.first_started_at) - previous_finish).total_seconds()
-            idle += max(gap, 0.0)
-        if stats.last_finished_at:
-            previous_finish = dt.datetime.fromisoformat(stats.last_finished_at)
-        _accumulate(summary, stats)
-        summary.batches_done += 1
-        if ctx.publisher is not None:
-            data = batch_metric_data(stats, duration, ctx.job_name, layout.run_id, cfg.metrics.dimensions, cfg.metrics.per_run)
-            summary.metrics_published += len(data) if ctx.publisher.publish(data) else 0
-        progress.batch_done(batch_id, stats.rows, stats.failed, duration)
-        breaker = cfg.failure_policy.circuit_breaker
-        if breaker.enabled and stats.rows >= breaker.min_rows and stats.failure_ratio >= breaker.failure_ratio:
-            summary.stop_reason = (
-                f"circuit breaker: batch {batch_id} failed {stats.failure_ratio:.0%} of its rows"
-                f" (threshold {breaker.failure_ratio:.0%}); dominant error {stats.dominant_error()};"
-                f" {manifest.batches - batch_id - 1} batch(es) not sent. Fix the cause and rerun"
-                f" run id {layout.run_id} (add --retry-failed to re-send the failed rows)."
-            )
-            log.error(summary.stop_reason)
-            break
+    passthrough = list(cfg.sink.passthrough_columns)
+    todo = [b for b in range(manifest.batches) if b not in done]
+    results: list[_BatchResult] = []
+    started = time.monotonic()
+    breaker = cfg.failure_policy.circuit_breaker
+    with ThreadPoolExecutor(max_workers=execution.batches_in_flight, thread_name_prefix="api-etl-batch") as pool:
+        pending: dict = {}
+        queue = list(todo)
+        failure: BaseException | None = None
+        while (queue and summary.stop_reason is None and failure is None) or pending:
+            while queue and len(pending) < execution.batches_in_flight and summary.stop_reason is None and failure is None:
+                batch_id = queue.pop(0)
+                pending[pool.submit(_run_batch, ctx, manifest, batch_id, partitions, rate_per_task, passthrough)] = batch_id
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                batch_id = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - cancel the rest, then re-raise
+                    if summary.stop_reason is not None:
+                        log.info("batch %d cancelled by the circuit breaker; it was not checkpointed", batch_id)
+                        continue
+                    failure = failure or exc
+                    _cancel(ctx, layout, round_no, pending.values())
+                    continue
+                results.append(result)
+                _record_batch(ctx, summary, progress, result)
+                stats = result.stats
+                if (summary.stop_reason is None and breaker.enabled and stats.rows >= breaker.min_rows
+                        and stats.failure_ratio >= breaker.failure_ratio):
+                    remaining = len(queue) + len(pending)
+                    summary.stop_reason = (
+                        f"circuit breaker: batch {batch_id} failed {stats.failure_ratio:.0%} of its rows"
+                        f" (threshold {breaker.failure_ratio:.0%}); dominant error {stats.dominant_error()};"
+                        f" {remaining} batch(es) not sent or cancelled. Fix the cause and rerun"
+                        f" run id {layout.run_id} (add --retry-failed to re-send the failed rows)."
+                    )
+                    log.error(summary.stop_reason)
+                    _cancel(ctx, layout, round_no, pending.values())
+        if failure is not None:
+            progress.close()
+            raise failure
     progress.close()
-    if processing_started is not None:
-        elapsed = time.monotonic() - processing_started
+    elapsed = time.monotonic() - started
+    if results:
         summary.requests_per_second = round(summary.requests_sent / elapsed, 2) if elapsed > 0 else 0.0
-    summary.inter_batch_idle_seconds = round(idle, 3)
+    summary.inter_batch_idle_seconds = round(_idle_between(results), 3)
+
+
+def _cancel(ctx: _Context, layout: RunLayout, round_no: int, batch_ids) -> None:
+    for batch_id in batch_ids:
+        ctx.spark.sparkContext.cancelJobGroup(_job_group(layout, round_no, batch_id))
+
+
+def _record_batch(ctx: _Context, summary: RunSummary, progress: Progress, result: _BatchResult) -> None:
+    stats = result.stats
+    _accumulate(summary, stats)
+    summary.batches_done += 1
+    if ctx.publisher is not None:
+        cfg = ctx.config
+        data = batch_metric_data(stats, result.duration, ctx.job_name, ctx.layout.run_id,
+                                 cfg.metrics.dimensions, cfg.metrics.per_run)
+        summary.metrics_published += len(data) if ctx.publisher.publish(data) else 0
+    progress.batch_done(result.batch_id, stats.rows, stats.failed, result.duration)
+
+
+def _utc(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _idle_between(results: list[_BatchResult]) -> float:
+    """Seconds in which no request of the round was in flight, between its first and last."""
+    spans = sorted(
+        (_utc(r.stats.first_started_at), _utc(r.stats.last_finished_at))
+        for r in results if r.stats.first_started_at and r.stats.last_finished_at
+    )
+    idle, reach = 0.0, None
+    for start, end in spans:
+        if reach is not None and start > reach:
+            idle += (start - reach).total_seconds()
+        reach = end if reach is None else max(reach, end)
+    return idle
 
 
 def _register_partition(ctx: _Context, schema, round_no: int, batch_id: int) -> None:

@@ -30,10 +30,16 @@ class RoundManifest:
     batches: int
     batch_size: int
     created_at: str
+    # Rows staged in each batch ("0" -> 9871): the driver checks the worker-side counts
+    # of a finished batch against it. Empty for manifests written before it existed.
+    batch_rows: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict) -> RoundManifest:
-        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+    def rows_in(self, batch_id: int) -> int | None:
+        return self.batch_rows.get(str(batch_id))
 
 
 def now_iso() -> str:
@@ -82,7 +88,11 @@ def stage_rows(df, store: JsonStore, layout: RunLayout, round_no: int, batch_siz
         .partitionBy(BATCH_COLUMN)
         .parquet(layout.staged(round_no))
     )
-    manifest = RoundManifest(round_no, rows, batches, batch_size, now_iso())
+    counts = (
+        df.sparkSession.read.parquet(layout.staged(round_no)).groupBy(BATCH_COLUMN).count().collect()
+    )
+    batch_rows = {str(r[BATCH_COLUMN]): r["count"] for r in counts}
+    manifest = RoundManifest(round_no, rows, batches, batch_size, now_iso(), batch_rows)
     store.write(layout.round_manifest(round_no), dataclasses.asdict(manifest))
     log.info("staged %d rows of round %d in %d batches", rows, round_no, batches)
     return manifest

@@ -126,5 +126,6 @@ def test_circuit_breaker_stops_a_run_into_a_wall(spark, s3_stack, api):
     assert not summary.policy_met
     assert "circuit breaker" in summary.stop_reason and "HttpStatusError" in summary.stop_reason
     assert summary.batches_done == 1 and summary.batches_total == 4
-    # Only the first batch (~300 rows; hashing makes sizes vary a little) was sent.
-    assert api.stats()["api_requests"] == summary.rows_failed < ROWS / 2
+    # Only the batches in flight when the first one tripped the breaker (2 by default, ~300
+    # rows each; hashing makes sizes vary a little) reached the API, not the whole source.
+    assert summary.rows_failed <= api.stats()["api_requests"] <= 2 * 340 < ROWS

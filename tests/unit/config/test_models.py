@@ -53,12 +53,18 @@ def test_rate_limit_below_one_request_per_task():
     assert "lower than 1 request per second for each of the 8 tasks" in issue.message
 
 
-def test_rate_check_uses_the_smaller_of_partitions_and_tasks():
+def test_rate_check_counts_the_tasks_that_can_send_at_once():
+    # Two batches in flight x 2 partitions = 4 tasks at once on 8 slots.
     cfg = validate_document(
         _doc(execution={"concurrent_tasks": 8, "partitions": 2, "max_requests_per_second": 4}),
         "c", resolve_secrets=False,
     ).config
-    assert cfg.execution.tasks_at_once() == 2
+    assert cfg.execution.tasks_at_once() == 4
+    sequential = validate_document(
+        _doc(execution={"concurrent_tasks": 8, "partitions": 2, "batches_in_flight": 1, "max_requests_per_second": 2}),
+        "c", resolve_secrets=False,
+    ).config
+    assert sequential.execution.tasks_at_once() == 2
 
 
 @pytest.mark.parametrize(
