@@ -69,5 +69,9 @@ class MetricsConfig(StrictModel):
     namespace: str = Field(DEFAULT_NAMESPACE, min_length=1, max_length=255)
     job_name: str | None = Field(None, description="JobName dimension; default: the Glue job name.")
     dimensions: dict[str, str] = Field(default_factory=dict)
-    per_run: bool = Field(True, description="Also publish each metric with a RunId dimension.")
+    per_run: bool = Field(
+        False,
+        description="Also publish each metric with a RunId dimension (each run then creates"
+        " new custom metrics, billed monthly: keep off for frequent schedules).",
+    )
     region: str | None = None

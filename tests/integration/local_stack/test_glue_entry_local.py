@@ -17,8 +17,8 @@ from localstack.naming import StackNames
 
 pytestmark = pytest.mark.spark
 
-ROWS = 1200
-BATCH = 600
+ROWS = 800
+BATCH = 400
 API_LIMIT, JOB_LIMIT = 400, 300
 # Not the mock API's defaults: the job can only authenticate with what Secrets Manager holds.
 CREDENTIALS = {"client_id": "it-client", "client_secret": "it-secret-3f9c1a7e", "username": "it-user", "password": "it-pw-5d2b"}

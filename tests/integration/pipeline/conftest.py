@@ -54,7 +54,7 @@ def base_doc(api_url: str, root: str, **overrides) -> dict:
                        {"type": "json_body"}, {"type": "worker_identity"}],
         "execution": {"batch_size": 500, "partitions": 2},
         "failure_policy": {"max_failure_ratio": 0.05},
-        "metrics": {"enabled": True, "job_name": "tests-job"},
+        "metrics": {"enabled": True, "job_name": "tests-job", "per_run": True},
     }
     return merge(doc, overrides)
 

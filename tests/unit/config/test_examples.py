@@ -28,3 +28,15 @@ def test_seed_template_keeps_its_meaning():
     assert cfg.transport.total_timeout == 30 and cfg.transport.tcp_connection.limit == 10
     assert [m.type for m in cfg.middleware] == ["retry", "logging", "timing", "json_body"]
     assert cfg.middleware[0].retry_status_codes == [429, 500, 502, 503]
+
+
+def test_config_reference_is_current():
+    """docs/config-reference.md is generated from the models; regenerate it when they change."""
+    import importlib.util
+
+    root = pathlib.Path(__file__).parents[3]
+    spec = importlib.util.spec_from_file_location("gen", root / "scripts" / "dev" / "gen_config_reference.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    current = (root / "docs" / "config-reference.md").read_text(encoding="utf-8")
+    assert current == gen.render(), "run: .venv/bin/python scripts/dev/gen_config_reference.py"
