@@ -13,15 +13,37 @@ def _glue():
     return boto3.client("glue")
 
 
-def table_location(database: str, table: str) -> str:
+def _storage_descriptor(database: str, table: str) -> dict:
     try:
         desc = _glue().get_table(DatabaseName=database, Name=table)
     except Exception as exc:  # noqa: BLE001
         raise ValueError(f"cannot find catalog table {database}.{table}: {type(exc).__name__}") from None
-    location = desc["Table"].get("StorageDescriptor", {}).get("Location")
-    if not location:
-        raise ValueError(f"catalog table {database}.{table} has no storage location; set sink.path")
-    return location
+    storage = desc["Table"].get("StorageDescriptor", {})
+    if not storage.get("Location"):
+        raise ValueError(f"catalog table {database}.{table} has no storage location")
+    return storage
+
+
+def table_location(database: str, table: str) -> str:
+    return _storage_descriptor(database, table)["Location"]
+
+
+def table_storage(database: str, table: str) -> tuple[str, str]:
+    """(location, format) of a catalog table: format is parquet, jsonl or csv."""
+    storage = _storage_descriptor(database, table)
+    hints = " ".join([
+        storage.get("InputFormat", ""),
+        storage.get("SerdeInfo", {}).get("SerializationLibrary", ""),
+    ]).lower()
+    if "parquet" in hints:
+        fmt = "parquet"
+    elif "json" in hints:
+        fmt = "jsonl"
+    elif "csv" in hints or "lazysimpleserde" in hints or "opencsvserde" in hints:
+        fmt = "csv"
+    else:
+        raise ValueError(f"catalog table {database}.{table}: unsupported storage format ({hints.strip()})")
+    return storage["Location"], fmt
 
 
 def _columns(schema, skip: set[str]) -> list[dict]:

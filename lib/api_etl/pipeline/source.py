@@ -25,17 +25,38 @@ def read_source(spark, config: PipelineConfig, source_df=None):
         raise InputError("no source: set source.path or source.table, or pass a DataFrame")
     try:
         if src.table is not None:
-            return spark.table(src.table.identifier)
-        reader = spark.read.format(_READERS[src.format])
-        options = dict(src.options)
-        if src.format == "csv":
-            options.setdefault("header", True)
-        for key, value in options.items():
-            reader = reader.option(key, value)
-        return reader.load(spark_path(src.path))
+            return _read_table(spark, src)
+        return _read_files(spark, src.path, src.format, src.options)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - Spark raises AnalysisException & Py4J errors
         message = str(exc).splitlines()[0][:300]
         raise InputError(f"cannot read the source ({src.describe()}): {message}") from None
+
+
+def _read_files(spark, path: str, fmt: str, options: dict):
+    reader = spark.read.format(_READERS[fmt])
+    options = dict(options)
+    if fmt == "csv":
+        options.setdefault("header", True)
+    for key, value in options.items():
+        reader = reader.option(key, value)
+    return reader.load(spark_path(path))
+
+
+def _read_table(spark, src):
+    """The table through Spark's catalog (Glue's, on Glue); else its files via the Glue API.
+
+    The fallback lets a local Spark without a Hive/Glue metastore read a catalog table the
+    same way the job will: by the location and format the Data Catalog records.
+    """
+    if spark.catalog.tableExists(src.table.table, src.table.database):
+        return spark.table(src.table.identifier)
+    from api_etl.aws.glue_catalog import table_storage
+
+    location, fmt = table_storage(src.table.database, src.table.table)
+    log.info("reading catalog table %s from %s (%s)", src.table.identifier, location, fmt)
+    return _read_files(spark, location, fmt, src.options)
 
 
 def check_source(df, config: PipelineConfig) -> tuple[object, dict]:
