@@ -50,7 +50,7 @@ def _read_table(spark, src):
     The fallback lets a local Spark without a Hive/Glue metastore read a catalog table the
     same way the job will: by the location and format the Data Catalog records.
     """
-    if spark.catalog.tableExists(src.table.table, src.table.database):
+    if spark.catalog.tableExists(src.table.identifier):
         return spark.table(src.table.identifier)
     from api_etl.aws.glue_catalog import table_storage
 
