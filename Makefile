@@ -18,6 +18,7 @@ help:
 	@echo "make bench  - throughput, rate-limit, memory and batch benchmarks (long)"
 
 include mk/terraform.mk
+include mk/local.mk
 
 setup: venv jars
 

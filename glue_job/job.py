@@ -51,6 +51,16 @@ def main(argv: list[str]) -> int:
     from api_etl.pipeline.errors import InputError
     from api_etl.pipeline.runner import run_pipeline
 
+    # The config is loaded before Spark starts: a config error fails in a second, not after
+    # a cluster start-up.
+    try:
+        loaded = load_config(args["config_uri"])
+    except ConfigError as exc:
+        log.error("%s", exc)
+        if local:
+            return 2
+        raise SystemExit(f"api-etl: {exc}") from None
+
     job = None
     if local:
         from api_etl.pipeline.spark_session import build_local_spark
@@ -66,9 +76,8 @@ def main(argv: list[str]) -> int:
         job = Job(glue_context)
         job.init(args["JOB_NAME"], args)
     try:
-        loaded = load_config(args["config_uri"])
         summary = run_pipeline(spark, loaded, run_id=run_id, job_name=args["JOB_NAME"])
-    except (ConfigError, InputError) as exc:
+    except InputError as exc:
         log.error("%s", exc)
         if local:
             spark.stop()

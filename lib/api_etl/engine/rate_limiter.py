@@ -1,10 +1,20 @@
 """A token bucket for one Spark task's share of the job-wide request rate.
 
-The bucket is scheduled with the GCRA ("virtual scheduling") formulation: each caller
-reserves the next free slot synchronously and then sleeps until it, so concurrent callers
-are served in arrival order without a lock, and with a fake clock the timing is exact.
-``capacity`` is the burst size: with the default 1, no two acquisitions are ever closer
-than ``1 / rate`` seconds, even after an idle period.
+The bucket is scheduled with the GCRA ("virtual scheduling") formulation: the caller holding
+the bucket's lock takes the next free slot and sleeps until it; callers are served in
+arrival order, and with a fake clock the timing is exact. ``capacity`` is the burst size:
+with the default 1, no two acquisitions are ever closer than ``1 / rate`` seconds, even
+after an idle period.
+
+Why a lock rather than reserving slots up front: reserved slots all come due together
+after the event loop stalls (a GC pause, a starved CPU), and the requests behind them then
+reach the API as a burst that breaks the limit over a one-second window. Here a caller that
+wakes later than its slot (by more than ``late_slack``) moves the schedule to the moment it
+actually sends, so a stall costs a little throughput and never a burst.
+
+One bucket serves every task that runs in a worker process, one after another (it is
+cached in the process scope by the engine): a task that starts right after another in the
+same slot continues that task's schedule instead of adding a fresh token.
 
 The engine acquires once per HTTP attempt, right before ``transport.send`` (see
 :mod:`api_etl.engine.terminal`), so retries count against the API's limit.
@@ -39,6 +49,7 @@ class TokenBucket:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        late_slack: float = 0.005,
     ) -> None:
         if not (rate > 0 and math.isfinite(rate)):
             raise ValueError(f"rate must be a positive number, got {rate!r}")
@@ -51,7 +62,12 @@ class TokenBucket:
         self._clock = clock
         self._sleep = sleep
         self._tat: float | None = None  # theoretical arrival time of the next request
+        # Lateness absorbed without moving the schedule (sleep() always wakes a bit late;
+        # moving the schedule for that would drift the rate below the limit).
+        self._late_slack = min(late_slack, self._interval)
+        self._lock: asyncio.Lock | None = None  # created on first use, on the running loop
         self.acquired = 0
+        self.rescheduled = 0  # times a late wake-up moved the schedule
         self.waited = 0.0  # total seconds callers were told to sleep
 
     def reserve(self) -> float:
@@ -64,7 +80,16 @@ class TokenBucket:
         return delay if delay > 0 else 0.0
 
     async def acquire(self) -> None:
-        delay = self.reserve()
-        if delay > 0:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            delay = self.reserve()
+            if delay <= 0:
+                return
             self.waited += delay
+            due = self._clock() + delay
             await self._sleep(delay)
+            late = self._clock() - due
+            if late > self._late_slack:
+                self._tat += late  # the next slot counts from the actual send
+                self.rescheduled += 1

@@ -11,9 +11,9 @@ and sensitive parameter value scrubbed. ``response_body`` is cut to ``max_body_b
 (UTF-8 safe) when configured, and ``metadata`` then holds ``response_body_truncated`` =
 ``"true"`` and ``response_body_bytes`` = the original size.
 
-``latency_ms`` is the row's whole time in the middleware chain (all attempts, backoff and
-rate-limit waits included); per-attempt latencies are in ``metadata`` when the timing
-middleware is configured. ``started_at`` / ``finished_at`` are timezone-aware UTC datetimes.
+``latency_ms`` is the API's time for the row's last HTTP attempt; the row's whole time in
+the middleware chain (all attempts, backoff and rate-limit waits) is ``metadata["elapsed_ms"]``,
+and per-attempt latencies are in ``metadata`` when the timing middleware is configured. ``started_at`` / ``finished_at`` are timezone-aware UTC datetimes.
 """
 
 from __future__ import annotations

@@ -69,6 +69,8 @@ def _exact_column(text: str) -> str | None:
 
 def to_text(value: Any) -> str:
     """How a row value is written into a URL, header or string template."""
+    if type(value) is str:  # the common case first
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dt.datetime, dt.date, dt.time)):

@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
+# Each task paces at 1% under its share of the limit. Evenly paced sends at exactly the
+# limit put limit + 1 requests into a closed one-second window, and loopback or network
+# jitter can pull one more in; 1% of slack keeps every window the API sees within its limit.
+RATE_HEADROOM = 0.01
+
 
 def new_run_id() -> str:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
@@ -123,7 +128,7 @@ def run_pipeline(
         checkpoint_path=ctx.layout.run_dir,
     )
     _process_round(ctx, round_manifest, summary)
-    _apply_failure_policy(ctx, summary)
+    _apply_failure_policy(ctx, round_manifest, summary)
     summary.duration_seconds = round(time.monotonic() - started, 3)
     if publisher is not None:
         summary.metrics_failures = publisher.failures
@@ -254,7 +259,7 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     partitions = execution.partitions or ctx.parallelism
     tasks_at_once = execution.tasks_at_once(ctx.parallelism)
     rate = execution.max_requests_per_second
-    rate_per_task = None if rate is None else rate / tasks_at_once
+    rate_per_task = None if rate is None else rate * (1 - RATE_HEADROOM) / tasks_at_once
     passthrough = list(cfg.sink.passthrough_columns)
     todo = [b for b in range(manifest.batches) if b not in done]
     results: list[_BatchResult] = []
@@ -369,15 +374,30 @@ def _accumulate(summary: RunSummary, stats: sink_io.BatchStats) -> None:
             setattr(summary, attr, value if current is None else max(current, value))
 
 
-def _apply_failure_policy(ctx: _Context, summary: RunSummary) -> None:
-    """Judge the whole run (every batch, every round) on the latest outcome of each row."""
+def _run_failed_rows(ctx: _Context, manifest: staging.RoundManifest) -> int:
+    """Rows of the run whose latest outcome failed, from the checkpoints (no data read).
+
+    Round K > 0 holds exactly the rows that had failed before it, so the run's failed rows
+    are K's failures plus K's rows not yet sent; in round 0 rows not yet sent have no
+    outcome. Reading the sink is the fallback for old manifests without batch row counts.
+    """
+    done = _done_batches(ctx, manifest.retry_round)
+    failed = sum(c.get("failed", 0) for c in done.values())
+    if manifest.retry_round == 0:
+        return failed
+    if manifest.batch_rows:
+        return failed + sum(n for b, n in manifest.batch_rows.items() if int(b) not in done)
     from pyspark.sql import functions as F
 
+    records = read_run_records(ctx.spark, ctx.layout.sink_run(), ctx.layout.sink_root)
+    return latest_outcomes(records).where(~F.col("ok")).count()
+
+
+def _apply_failure_policy(ctx: _Context, manifest: staging.RoundManifest, summary: RunSummary) -> None:
+    """Judge the whole run (every batch, every round) on the latest outcome of each row."""
     first_round = staging.read_round_manifest(ctx.store, ctx.layout, 0)
     summary.run_rows = first_round.rows if first_round else summary.rows_total
-    if ctx.store.exists_prefix(ctx.layout.sink_run()):
-        records = read_run_records(ctx.spark, ctx.layout.sink_run(), ctx.layout.sink_root)
-        summary.run_failed_rows = latest_outcomes(records).where(~F.col("ok")).count()
+    summary.run_failed_rows = _run_failed_rows(ctx, manifest)
     policy = ctx.config.failure_policy
     reasons = []
     if policy.max_failed_rows is not None and summary.run_failed_rows > policy.max_failed_rows:

@@ -49,7 +49,11 @@ def encode_body(request: HttpRequest) -> tuple[dict[str, str], bytes | None]:
 
 def _flatten_headers(headers: Any) -> dict[str, str]:
     """A multidict as a plain dict; repeated headers are joined with ``", "``."""
-    out: dict[str, str] = {}
+    # Fast path (almost every response): no header name repeats, in any letter case.
+    out = {str(k): v for k, v in headers.items()}
+    if len(out) == len(headers) and len({k.lower() for k in out}) == len(out):
+        return out
+    out = {}
     lower_to_key: dict[str, str] = {}
     for raw_key, value in headers.items():
         key = str(raw_key)  # multidict's istr does not pickle into Spark rows

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from localstack.job_runner import run_glue_job
-from localstack.provision import DEMO_CONFIG_TEMPLATE, provision, render_config
 from localstack.naming import StackNames
+from localstack.provision import DEMO_CONFIG_TEMPLATE, provision, render_config
 
 pytestmark = pytest.mark.spark
 
@@ -66,8 +66,7 @@ def _sink_table(names: StackNames, run_id: str):
 def test_glue_entry_runs_end_to_end_on_the_local_stack(tls_aws, mock_api, tmp_path):
     mock_api.reset(tokens=True)
     names = StackNames()
-    result = provision(names.name, credentials=CREDENTIALS, rows=ROWS)
-    provision(names.name, credentials=CREDENTIALS, config_text=_config_text(result.names))
+    provision(names.name, credentials=CREDENTIALS, rows=ROWS, config_text=_config_text(names))
     env = {**tls_aws.env(), "MOCK_API_URL": mock_api.url}
 
     run = run_glue_job(names.config_uri, job_name=names.job, run_id="it-1", env=env, workdir=tmp_path, timeout=180)
@@ -110,7 +109,6 @@ def test_glue_entry_runs_end_to_end_on_the_local_stack(tls_aws, mock_api, tmp_pa
 
 def test_glue_entry_exits_2_naming_a_missing_secret(tls_aws, mock_api, tmp_path):
     names = StackNames()
-    provision(names.name, credentials=CREDENTIALS)
     doc = yaml.safe_load(_config_text(names))
     doc["auth"]["client_secret"] = "{{secret.no-such/secret:client_secret}}"
     provision(names.name, credentials=CREDENTIALS, config_text=yaml.safe_dump(doc))

@@ -28,5 +28,5 @@ def test_two_tasks_never_exceed_the_job_wide_limit(spark, tmp_path, api):
     # The API's own view: the busiest one-second window (exact sliding window over receipt
     # times) stays within the limit plus 2%.
     assert stats["max_1s_window"] <= LIMIT * 1.02, stats["max_1s_window"]
-    # And the limit is used, not wasted: the requests phase runs close to the limit.
-    assert summary.requests_per_second >= LIMIT * 0.6
+    # And the limit is used, not wasted: while sending, the API sees close to the limit.
+    assert stats["max_1s_window"] >= LIMIT * 0.9

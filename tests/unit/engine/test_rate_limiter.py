@@ -82,3 +82,48 @@ def test_per_task_rate():
         per_task_rate(10, 0)
     with pytest.raises(ValueError):
         per_task_rate(0, 3)
+
+
+def test_a_stall_never_turns_into_a_burst():
+    """The loop wakes 1 s late (GC pause, starved CPU): the waiting callers must not all
+    fire at once; the next one waits a full interval from the late send."""
+    clock = VirtualClock()
+    bucket = TokenBucket(rate=10, clock=clock, sleep=clock.sleep)
+    times = []
+    stalled = []
+
+    async def stalling_sleep(delay):
+        if not stalled:
+            stalled.append(delay)
+            delay += 1.0  # this wake-up comes 1 s late
+        await clock.sleep(delay)
+
+    bucket._sleep = stalling_sleep
+
+    async def one():
+        await bucket.acquire()
+        times.append(clock())
+
+    async def go():
+        await asyncio.gather(*(one() for _ in range(12)))
+
+    asyncio.run(go())
+    times.sort()
+    assert bucket.rescheduled == 1
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) == pytest.approx(0.1)  # never closer than 1 / rate, even after the stall
+    for t in times:  # and no one-second window holds more than rate + 1 sends
+        assert sum(1 for u in times if t <= u < t + 1.0) <= 10
+
+
+def test_small_lateness_does_not_drift_the_rate():
+    clock = VirtualClock()
+    bucket = TokenBucket(rate=100, clock=clock, sleep=clock.sleep)
+
+    async def slightly_late(delay):
+        await clock.sleep(delay + 0.001)  # every wake-up 1 ms late, within the slack
+
+    bucket._sleep = slightly_late
+    times = acquire_times(bucket, clock, 101)
+    assert bucket.rescheduled == 0
+    assert times[-1] == pytest.approx(1.001, abs=1e-9)  # 100 intervals, not 100 x 11 ms

@@ -1,0 +1,1 @@
+"""make demo: scripts/demo/run_demo.py."""

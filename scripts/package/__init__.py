@@ -1,0 +1,1 @@
+"""Packaging helpers: upload_artifacts.py uploads the job script, wheel and config."""
