@@ -3,14 +3,18 @@
 The bucket is scheduled with the GCRA ("virtual scheduling") formulation: the caller holding
 the bucket's lock takes the next free slot and sleeps until it; callers are served in
 arrival order, and with a fake clock the timing is exact. ``capacity`` is the burst size:
-with the default 1, no two acquisitions are ever closer than ``1 / rate`` seconds, even
-after an idle period.
+with the default 1, acquisitions are ``1 / rate`` seconds apart and an idle period gives no
+burst. Only while the schedule catches up on wake-up lateness (at most ``late_slack``,
+10 ms) can a few come closer; no one-second window then holds more than
+``rate + late_slack x rate + 1``.
 
 Why a lock rather than reserving slots up front: reserved slots all come due together
 after the event loop stalls (a GC pause, a starved CPU), and the requests behind them then
 reach the API as a burst that breaks the limit over a one-second window. Here a caller that
-wakes later than its slot (by more than ``late_slack``) moves the schedule to the moment it
-actually sends, so a stall costs a little throughput and never a burst.
+wakes later than its slot by more than ``late_slack`` moves the schedule to the moment it
+actually sends, so a stall costs a little throughput and never a burst; smaller lateness
+(timer jitter, the lock's hand-over on a busy loop) is caught up, so it does not drift the
+rate below the limit.
 
 One bucket serves every task that runs in a worker process, one after another (it is
 cached in the process scope by the engine): a task that starts right after another in the
@@ -49,7 +53,7 @@ class TokenBucket:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        late_slack: float = 0.005,
+        late_slack: float = 0.010,
     ) -> None:
         if not (rate > 0 and math.isfinite(rate)):
             raise ValueError(f"rate must be a positive number, got {rate!r}")
@@ -62,9 +66,12 @@ class TokenBucket:
         self._clock = clock
         self._sleep = sleep
         self._tat: float | None = None  # theoretical arrival time of the next request
-        # Lateness absorbed without moving the schedule (sleep() always wakes a bit late;
-        # moving the schedule for that would drift the rate below the limit).
-        self._late_slack = min(late_slack, self._interval)
+        # Lateness absorbed without moving the schedule (sleep() always wakes a bit late,
+        # and the next caller takes the lock a loop turn later; moving the schedule for
+        # that would drift the rate below the limit). It is a fixed time, not a share of
+        # the interval: at most ``late_slack x rate + 1`` sends can bunch while the
+        # schedule catches up, i.e. 1% of any one-second window (+1) at 10 ms.
+        self._late_slack = late_slack
         self._lock: asyncio.Lock | None = None  # created on first use, on the running loop
         self.acquired = 0
         self.rescheduled = 0  # times a late wake-up moved the schedule
@@ -73,7 +80,10 @@ class TokenBucket:
     def reserve(self) -> float:
         """Take the next slot now; return how long to wait for it (0 when free)."""
         now = self._clock()
-        tat = now if self._tat is None or self._tat < now else self._tat
+        # A schedule less than ``late_slack`` behind is caught up (the slot is taken now
+        # and the next one stays on the schedule); further behind, the bucket was idle or
+        # stalled, and the schedule restarts from now (no burst after an idle period).
+        tat = now if self._tat is None or self._tat < now - self._late_slack else self._tat
         delay = tat - self._tolerance - now
         self._tat = tat + self._interval
         self.acquired += 1

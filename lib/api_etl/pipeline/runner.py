@@ -182,7 +182,7 @@ class _BatchResult:
 
 
 def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, partitions: int,
-               rate_per_task: float | None, passthrough: list[str]) -> _BatchResult:
+               rate_per_task: float | None, passthrough: list[str], schema) -> _BatchResult:
     """Send one batch, land it in its slot, then checkpoint it. Runs in a batch thread."""
     from api_etl.compile import build_worker_plan
     from api_etl.engine.partition import make_partition_function
@@ -197,7 +197,7 @@ def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, pa
     def phase(name: str) -> None:
         phases[name] = round(max(time.monotonic() - t0 - sum(phases.values()), 0.0), 3)
 
-    staged_df = staging.read_staged_batch(spark, layout, round_no, batch_id)
+    staged_df = staging.read_staged_batch(spark, layout, round_no, batch_id, schema)
     fields = {f.name: f for f in staged_df.schema.fields}
     plan = build_worker_plan(ctx.loaded, run_id=layout.run_id, batch_id=str(batch_id),
                              rate_per_task=rate_per_task, passthrough=passthrough)
@@ -262,6 +262,7 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     rate_per_task = None if rate is None else rate * (1 - RATE_HEADROOM) / tasks_at_once
     passthrough = list(cfg.sink.passthrough_columns)
     todo = [b for b in range(manifest.batches) if b not in done]
+    schema = staging.staged_schema(ctx.spark, layout, round_no) if todo else None
     results: list[_BatchResult] = []
     started = time.monotonic()
     breaker = cfg.failure_policy.circuit_breaker
@@ -272,7 +273,7 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
         while (queue and summary.stop_reason is None and failure is None) or pending:
             while queue and len(pending) < execution.batches_in_flight and summary.stop_reason is None and failure is None:
                 batch_id = queue.pop(0)
-                pending[pool.submit(_run_batch, ctx, manifest, batch_id, partitions, rate_per_task, passthrough)] = batch_id
+                pending[pool.submit(_run_batch, ctx, manifest, batch_id, partitions, rate_per_task, passthrough, schema)] = batch_id
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 batch_id = pending.pop(future)

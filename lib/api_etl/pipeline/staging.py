@@ -110,7 +110,18 @@ def latest_round(store: JsonStore, layout: RunLayout) -> int | None:
     return found
 
 
-def read_staged_batch(spark, layout: RunLayout, round_no: int, batch_id: int):
-    """The staged rows of one batch (without the batch column)."""
+def staged_schema(spark, layout: RunLayout, round_no: int):
+    """The staged rows' schema (without the batch column), read once per round."""
+    return spark.read.parquet(layout.staged(round_no)).drop(BATCH_COLUMN).schema
+
+
+def read_staged_batch(spark, layout: RunLayout, round_no: int, batch_id: int, schema=None):
+    """The staged rows of one batch (without the batch column).
+
+    With ``schema`` given, Spark reads no parquet footer up front: inferring it would be a
+    small Spark job queued behind the batch already sending, which would keep the next
+    batch from being ready the moment a slot frees.
+    """
     # Reading the batch's own folder skips listing every other batch (slow on S3).
-    return spark.read.parquet(join(layout.staged(round_no), f"{BATCH_COLUMN}={batch_id}"))
+    reader = spark.read if schema is None else spark.read.schema(schema)
+    return reader.parquet(join(layout.staged(round_no), f"{BATCH_COLUMN}={batch_id}"))

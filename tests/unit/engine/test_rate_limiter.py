@@ -127,3 +127,20 @@ def test_small_lateness_does_not_drift_the_rate():
     times = acquire_times(bucket, clock, 101)
     assert bucket.rescheduled == 0
     assert times[-1] == pytest.approx(1.001, abs=1e-9)  # 100 intervals, not 100 x 11 ms
+
+
+def test_lateness_longer_than_the_interval_is_caught_up_without_a_burst():
+    """500/s (2 ms apart) on a loop whose every wake-up is 3 ms late: the rate holds (the
+    schedule catches up within late_slack) and no one-second window goes over the rate + 1%."""
+    clock = VirtualClock()
+    bucket = TokenBucket(rate=500, clock=clock, sleep=clock.sleep)
+
+    async def late(delay):
+        await clock.sleep(delay + 0.003)
+
+    bucket._sleep = late
+    times = acquire_times(bucket, clock, 1001)
+    assert times[-1] == pytest.approx(2.0, abs=0.015)  # 1000 intervals, not 1000 x 5 ms
+    assert bucket.rescheduled == 0
+    for t in times:
+        assert sum(1 for u in times if t <= u < t + 1.0) <= 500 + 5 + 1

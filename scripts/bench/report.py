@@ -1,0 +1,243 @@
+"""Judge the targets of issue 5 and write the JSON, the Markdown table and the plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+CASE_LABELS = {
+    "1_ceiling": "1. ceiling: bare aiohttp loop, 1 process per core",
+    "2_engine": "2. partition engine alone (no Spark)",
+    "3_pipeline": "3. full pipeline (`api-etl run`, local[2])",
+    "4_requests_threads": "4. requests + 20 threads in mapPartitions",
+    "5_sequential": "5. sequential requests",
+}
+
+
+def _ratio(a, b) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def _target(name: str, met: bool | None, value: str, reason: str) -> dict[str, Any]:
+    return {"target": name, "met": met, "value": value, "reason": reason}
+
+
+def ceiling_rps(cases: dict) -> float | None:
+    """The ceiling measured before and after case 3; their mean (drift shows in the JSON)."""
+    vals = [cases[k]["rps"] for k in ("1_ceiling", "1_ceiling_again") if cases.get(k, {}).get("rps")]
+    return sum(vals) / len(vals) if vals else None
+
+
+def ceiling_cpu(cases: dict) -> float | None:
+    vals = [cases[k]["cpu_s_per_1k"] for k in ("1_ceiling", "1_ceiling_again") if cases.get(k, {}).get("cpu_s_per_1k")]
+    return sum(vals) / len(vals) if vals else None
+
+
+def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
+    out = []
+    ceil, ceil_cpu = ceiling_rps(cases), ceiling_cpu(cases)
+    pipe = cases.get("3_pipeline")
+    if pipe and ceil:
+        r = _ratio(pipe["rps"], ceil)
+        c = _ratio(pipe["cpu_s_per_1k"], ceil_cpu)
+        cw = _ratio(pipe.get("python_worker_cpu_s_per_1k"), ceil_cpu)
+        out.append(_target("(3) >= 0.90 x ceiling req/s", r >= 0.90, f"{r:.2f}",
+                           f"{pipe['rps']:.0f} vs {ceil:.0f} req/s (ceiling = mean of the runs before and after case 3)"))
+        out.append(_target("(3) client CPU/request <= 1.2 x ceiling's", c <= 1.2, f"{c:.2f}",
+                           f"all pipeline processes (JVM + Python workers + driver) in the send window:"
+                           f" {pipe['cpu_s_per_1k']} vs {ceil_cpu:.3f} CPU s per 1k requests;"
+                           f" Python workers alone: {cw}x"))
+    else:
+        out.append(_target("(3) >= 0.90 x ceiling req/s", None, "-", "case 1 or 3 did not run"))
+    threads = cases.get("4_requests_threads")
+    if pipe and threads:
+        r = _ratio(pipe["rps"], threads["rps"])
+        out.append(_target("(3) >= 3 x (4) req/s", r >= 3.0, f"{r:.2f}", f"{pipe['rps']:.0f} vs {threads['rps']:.0f} req/s"))
+    rate = cases.get("rate_limit")
+    if rate:
+        for key, r in rate.items():
+            ok_rate = r["achieved_ratio"] is not None and 0.97 <= r["achieved_ratio"] <= 1.00
+            ok_win = r["max_1s_window_ratio"] <= 1.02
+            out.append(_target(f"rate limit {r['limit']:g}/s: achieved 0.97-1.00, max 1-s window <= 1.02x",
+                               ok_rate and ok_win, f"{r['achieved_ratio']} / {r['max_1s_window_ratio']}",
+                               f"server saw {r['requests']} requests over {r['server_span_seconds']:.2f} s;"
+                               f" busiest 1-s window {r['max_1s_window']}"))
+    mem = cases.get("memory")
+    if mem and len(mem) >= 2:
+        keys = sorted(mem, key=int)
+        lo, hi = mem[keys[0]], mem[keys[-1]]
+        growth = hi["python_worker_peak_rss_mb"] / lo["python_worker_peak_rss_mb"] - 1 if lo["python_worker_peak_rss_mb"] else None
+        out.append(_target(f"Python worker peak RSS grows < 10% from {int(keys[0]):,} to {int(keys[-1]):,} rows in one partition",
+                           growth is not None and growth < 0.10, f"{growth:+.1%}" if growth is not None else "-",
+                           f"{lo['python_worker_peak_rss_mb']} MB -> {hi['python_worker_peak_rss_mb']} MB (VmHWM)"))
+    if pipe:
+        idle = pipe.get("idle_fraction")
+        out.append(_target("batch-boundary idle < 10% of the run (default batch size)", idle is not None and idle < 0.10,
+                           f"{idle:.1%}" if idle is not None else "-",
+                           f"{pipe['inter_batch_idle_seconds']} s idle of a {pipe['round_seconds']} s sending round, {pipe['batches']} batches"))
+    scale = cases.get("scale")
+    if scale:
+        ok = scale["rows_failed"] == 0 and scale["exit_code"] == 0
+        out.append(_target(f"scale: {scale['requests']:,} rows end to end", ok,
+                           f"{scale['wall_seconds']:.0f} s wall, {scale['rps']:.0f} req/s",
+                           f"peak RSS: Python worker {scale['python_worker_peak_rss_mb']} MB, whole Spark tree"
+                           f" {scale['peak_tree_rss_mb']} MB; {scale['rows_failed']} failed rows"))
+    return out
+
+
+# -- Markdown --------------------------------------------------------------------------------
+
+def markdown(results: dict) -> str:
+    cases = results["cases"]
+    ceil, ceil_cpu = ceiling_rps(cases), ceiling_cpu(cases)
+    lines = [f"# Benchmark results {results['date']}", "",
+             f"Machine: {results['machine']['cores']} cores, Python {results['machine']['python']};"
+             f" load average at start {results['machine']['load_at_start']}. Rows per case: {results['params']['rows']:,};"
+             f" in flight: {results['params']['in_flight']} per process/task. Target: the mock API on 127.0.0.1"
+             " (row-id tracking off), `GET /v1/patients/{id}`.", "",
+             "| case | req/s | x ceiling | client CPU s / 1k req | x ceiling | server CPU s / 1k | requests | non-2xx |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for key, label in CASE_LABELS.items():
+        c = cases.get(key)
+        if not c:
+            continue
+        lines.append(f"| {label} | {c['rps']:.0f} | {_ratio(c['rps'], ceil)} | {c['cpu_s_per_1k']} | "
+                     f"{_ratio(c['cpu_s_per_1k'], ceil_cpu)} | {c.get('server_cpu_per_1k')} | {c['requests']:,} | "
+                     f"{c.get('non_2xx', c.get('rows_failed', 0))} |")
+    if cases.get("1_ceiling_again"):
+        lines.append(f"\nCeiling before / after case 3: {cases['1_ceiling']['rps']:.0f} / {cases['1_ceiling_again']['rps']:.0f} req/s"
+                     f" (mean {ceil:.0f} used for ratios).")
+    p = cases.get("3_pipeline")
+    if p:
+        lines.append(f"\nCase 3 detail: send-window rate {p['send_window_rps']} req/s, {p['batches']} batches,"
+                     f" round {p['round_seconds']} s, idle {p['inter_batch_idle_seconds']} s; CPU s in the send window by process:"
+                     f" {p['cpu_by_process_kind_s']}; Python worker CPU {p['python_worker_cpu_s_per_1k']} s/1k;"
+                     f" batch phases (s, summed): {p['batch_phase_seconds_total']}.")
+    sc = cases.get("server_check")
+    if sc:
+        lines.append(f"\nServer check (ceiling client, {sc['mock_api']['requests']:,} rows): mock API {sc['mock_api']['rps']:.0f} /"
+                     f" {sc['mock_api_again']['rps']:.0f} req/s vs bare aiohttp handler {sc['bare_aiohttp']['rps']:.0f} req/s"
+                     f" (ratio {sc['mock_over_bare_rps']}).")
+    sweep = cases.get("batch_sweep")
+    if sweep:
+        lines += ["", "## Batch size sweep", "", "| rows per batch | batches | req/s | send-window req/s | idle s | idle % of round | CPU s / 1k |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for size, s in sweep.items():
+            lines.append(f"| {int(size):,} | {s['batches']} | {s['rps']:.0f} | {s['send_window_rps']} | {s['inter_batch_idle_seconds']} |"
+                         f" {100 * (s['idle_fraction'] or 0):.1f} | {s['cpu_s_per_1k']} |")
+    rate = cases.get("rate_limit")
+    if rate:
+        lines += ["", "## Rate limit (job-wide, through the pipeline; the server's view)", "",
+                  "| limit req/s | requests | achieved req/s | achieved / limit | busiest 1-s window | window / limit |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in rate.values():
+            lines.append(f"| {r['limit']:g} | {r['requests']:,} | {r['achieved_rps']} | {r['achieved_ratio']} | {r['max_1s_window']} | {r['max_1s_window_ratio']} |")
+    mem = cases.get("memory")
+    if mem:
+        lines += ["", "## Memory (one partition, fresh Python worker)", "",
+                  "| rows | Python worker peak RSS MB | req/s | whole tree peak RSS MB |", "| ---: | ---: | ---: | ---: |"]
+        for rows, m in sorted(mem.items(), key=lambda kv: int(kv[0])):
+            lines.append(f"| {int(rows):,} | {m['python_worker_peak_rss_mb']} | {m['rps']:.0f} | {m['peak_tree_rss_mb']} |")
+    s = cases.get("scale")
+    if s:
+        lines += ["", "## Scale", "", f"{s['requests']:,} requests, {s['batches']} batches: wall {s['wall_seconds']} s (JVM start to exit),"
+                  f" run {s['duration_seconds']} s, {s['rps']:.0f} req/s over the sending round, idle {s['inter_batch_idle_seconds']} s;"
+                  f" peak RSS: Python worker {s['python_worker_peak_rss_mb']} MB, by process kind {s['peak_rss_mb']},"
+                  f" whole tree {s['peak_tree_rss_mb']} MB; failed rows {s['rows_failed']}."]
+    dp = cases.get("driver_patch")
+    if dp:
+        lines += ["", "## Driver experiment: staged batch read with its known schema", "",
+                  "| run | req/s | idle s | idle % of round | plan phase s (sum) |", "| --- | ---: | ---: | ---: | ---: |"]
+        for name, r in dp.items():
+            lines.append(f"| {name} | {r['rps']:.0f} | {r['inter_batch_idle_seconds']} | {100 * (r['idle_fraction'] or 0):.1f} |"
+                         f" {r['batch_phase_seconds_total'].get('plan')} |")
+    lines += ["", "## Targets", "", "| target | met | value | why |", "| --- | --- | --- | --- |"]
+    for t in results["targets"]:
+        met = {True: "met", False: "NOT met", None: "not run"}[t["met"]]
+        lines.append(f"| {t['target']} | {met} | {t['value']} | {t['reason']} |")
+    if results.get("errors"):
+        lines += ["", "## Errors", ""] + [f"- {k}: `{v.splitlines()[0]}`" for k, v in results["errors"].items()]
+    lines += ["", f"Section seconds: {results.get('section_seconds')}; load average per section: {results.get('section_load')}.", ""]
+    return "\n".join(lines)
+
+
+# -- plots -----------------------------------------------------------------------------------
+
+def plots(results: dict, out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    cases = results["cases"]
+    present = [k for k in CASE_LABELS if cases.get(k)]
+    if present:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+        labels = [k.split("_", 1)[0] + ". " + k.split("_", 1)[1].replace("_", " ") for k in present]
+        ax1.bar(labels, [cases[k]["rps"] for k in present], color="tab:blue")
+        ax1.set_ylabel("requests / s")
+        ax1.set_title("Throughput (same rows, same in-flight limit)")
+        ax2.bar(labels, [cases[k]["cpu_s_per_1k"] for k in present], color="tab:orange")
+        ax2.set_ylabel("client CPU seconds / 1,000 requests")
+        ax2.set_title("Client CPU per 1,000 requests")
+        for ax in (ax1, ax2):
+            ax.tick_params(axis="x", rotation=30, labelsize=8)
+        fig.tight_layout()
+        paths.append(out_dir / "throughput.png")
+        fig.savefig(paths[-1], dpi=100)
+        plt.close(fig)
+    sweep = cases.get("batch_sweep")
+    if sweep:
+        sizes = [int(s) for s in sweep]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(sizes, [sweep[str(s)]["rps"] for s in sizes], "o-", label="req/s (sending round)")
+        ax.plot(sizes, [sweep[str(s)]["send_window_rps"] for s in sizes], "s--", label="req/s (first to last request)")
+        ax.set_xscale("log")
+        ax.set_xlabel("rows per batch")
+        ax.set_ylabel("requests / s")
+        ax2 = ax.twinx()
+        ax2.bar(sizes, [100 * (sweep[str(s)]["idle_fraction"] or 0) for s in sizes], width=[s * 0.3 for s in sizes],
+                alpha=0.3, color="tab:red", label="idle % of round")
+        ax2.set_ylabel("idle between batches, % of round")
+        ax.set_title("Batch size sweep")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        paths.append(out_dir / "batch_sweep.png")
+        fig.savefig(paths[-1], dpi=100)
+        plt.close(fig)
+    rate = cases.get("rate_limit")
+    if rate:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for r in rate.values():
+            series = r["per_second"]
+            line = ax.plot(range(len(series)), series, label=f"limit {r['limit']:g}/s")[0]
+            ax.axhline(r["limit"], color=line.get_color(), ls=":", lw=1)
+        ax.set_xlabel("second of the run (server clock, aligned seconds)")
+        ax.set_ylabel("requests the server received")
+        ax.set_title("Job-wide rate limit, seen by the server")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        paths.append(out_dir / "rate_limit.png")
+        fig.savefig(paths[-1], dpi=100)
+        plt.close(fig)
+    return paths
+
+
+def write_outputs(results: dict, out_root: Path) -> list[Path]:
+    res_dir = out_root / "results"
+    res_dir.mkdir(parents=True, exist_ok=True)
+    only = results.get("params", {}).get("only")
+    stem = results["date"] + ("-" + "+".join(only) if only else "")  # a partial run keeps the full run's files
+    json_path = res_dir / f"{stem}.json"
+    json_path.write_text(json.dumps(results, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    md_path = res_dir / f"{stem}.md"
+    md_path.write_text(markdown(results), encoding="utf-8")
+    paths = [json_path, md_path]
+    try:
+        paths += plots(results, out_root / "plots" / ("partial-" + "+".join(only) if only else ""))
+    except Exception as exc:  # noqa: BLE001 - the numbers matter more than the pictures
+        print(f"plots failed: {type(exc).__name__}: {exc}")
+    return paths

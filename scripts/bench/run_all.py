@@ -1,0 +1,475 @@
+"""``make bench``: throughput against the raw-aiohttp ceiling, rate-limit accuracy, flat
+memory, batch overhead and a 1,000,000-row run, against one local target server.
+
+    .venv/bin/python scripts/bench/run_all.py [--rows 50000] [--quick] [--only throughput,rate]
+
+Writes ``bench/results/<date>.json`` and ``bench/results/<date>.md`` (the table and every
+target, met or not, with the reason) and ``bench/plots/*.png``. Scratch data (sources,
+sinks, checkpoints, logs) goes to a temporary directory that is removed at the end unless
+``--keep``. Every case runs under a time bound; every process started here is stopped by
+its PID. Exit 0 when every target was met, 1 when one was not, 2 on a setup error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import common
+from common import REPO_ROOT, TreeSampler, pipeline_config, write_json
+
+SECTIONS = ("server", "throughput", "batches", "rate", "memory", "scale")
+EXTRA_SECTIONS = ("driver_patch",)  # run only when named in --only
+PY = sys.executable
+CORES = os.cpu_count() or 2
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def per_1k(cpu: float, requests: int) -> float | None:
+    return round(1000.0 * cpu / requests, 4) if requests else None
+
+
+def _utc_ts(text: str) -> float:
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.timestamp()
+
+
+def send_window(checkpoints: list[dict]) -> tuple[float, float] | None:
+    starts = [_utc_ts(c["first_started_at"]) for c in checkpoints if c.get("first_started_at")]
+    ends = [_utc_ts(c["last_finished_at"]) for c in checkpoints if c.get("last_finished_at")]
+    return (min(starts), max(ends)) if starts and ends else None
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work = Path(tempfile.mkdtemp(prefix="api-etl-bench-", dir=args.scratch))
+        self.results: dict[str, Any] = {
+            "date": dt.datetime.now().strftime("%Y-%m-%d"),
+            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"cores": CORES, "python": sys.version.split()[0], "load_at_start": load()},
+            "params": {k: v for k, v in vars(args).items() if k != "scratch"},
+            "cases": {}, "targets": [],
+        }
+        self.target = None
+        self.target_pid: int | None = None
+
+    # -- infrastructure ------------------------------------------------------------------
+
+    def server_cpu(self) -> float:
+        import psutil
+
+        t = psutil.Process(self.target_pid).cpu_times()
+        return t.user + t.system
+
+    def spark_jobs(self, name: str, jobs: list[dict], timeout: float, master: str = "local[2]") -> tuple[list[dict], TreeSampler]:
+        """Run jobs in one ``spark_job.py`` process, sampling its tree; bounded by ``timeout``."""
+        spec = self.work / f"{name}.spec.json"
+        out = self.work / f"{name}.out.json"
+        write_json(spec, {"master": master, "target": self.target.url, "jobs": jobs})
+        logf = open(self.work / f"{name}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen([PY, str(Path(__file__).with_name("spark_job.py")), str(spec), str(out)],
+                                stdout=logf, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT))
+        try:
+            with TreeSampler(proc.pid, self.args.sample_interval) as sampler:
+                try:
+                    code = proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._kill_tree(proc)
+                    raise TimeoutError(f"{name}: not finished within {timeout:.0f} s") from None
+        finally:
+            logf.close()
+        if code != 0:
+            tail = (self.work / f"{name}.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{name}: spark_job exited {code}\n{tail}")
+        return json.loads(out.read_text()), sampler
+
+    def _kill_tree(self, proc: subprocess.Popen) -> None:
+        import psutil
+
+        try:
+            kids = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            kids = []
+        proc.kill()
+        for kid in kids:  # the JVM and Python workers this bench started, by PID
+            try:
+                kid.kill()
+            except psutil.Error:
+                pass
+        proc.wait(10)
+
+    def stage(self, rows: int, path: Path, timeout: float = 300) -> None:
+        if (path / "_SUCCESS").exists():
+            return
+        self.spark_jobs(f"stage-{rows}", [{"kind": "stage", "rows": rows, "path": str(path)}], timeout)
+
+    def stage_all(self, sections) -> None:
+        """Write every source the sections need in one Spark session (a session costs ~10 s)."""
+        a = self.args
+        sizes = set()
+        if "throughput" in sections or "batches" in sections:
+            sizes.add(a.rows)
+        if "rate" in sections:
+            sizes.update(int(limit * a.rate_seconds) for limit in (a.rate_low, a.rate_medium))
+        if "memory" in sections:
+            sizes.update(a.memory_rows)
+        if "scale" in sections:
+            sizes.add(a.scale_rows)
+        jobs = [{"kind": "stage", "rows": n, "path": str(self.work / f"source-{n}")} for n in sorted(sizes)]
+        if jobs:
+            log(f"staging sources of {sorted(sizes)} rows")
+            self.spark_jobs("stage", jobs, 600)
+
+    def api_etl_run(self, name: str, config: dict, timeout: float) -> dict:
+        """Case 3 exactly as a user runs it: ``api-etl run`` in its own process."""
+        cfg_path = self.work / f"{name}.yaml"
+        write_json(cfg_path, config)  # JSON is YAML
+        summary_path = self.work / f"{name}.summary.json"
+        cmd = [str(Path(PY).with_name("api-etl")), "run", "--config", str(cfg_path), "--run-id", name,
+               "--master", "local[2]", "--summary-json", str(summary_path)]
+        self.target.reset()
+        server0 = self.server_cpu()
+        logf = open(self.work / f"{name}.log", "wb")  # noqa: SIM115
+        t0 = time.time()
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT))
+        try:
+            with TreeSampler(proc.pid, self.args.sample_interval) as sampler:
+                try:
+                    code = proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._kill_tree(proc)
+                    raise TimeoutError(f"{name}: not finished within {timeout:.0f} s") from None
+        finally:
+            logf.close()
+        wall = time.time() - t0
+        if not summary_path.exists():
+            tail = (self.work / f"{name}.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{name}: api-etl run exited {code} without a summary\n{tail}")
+        summary = json.loads(summary_path.read_text())
+        checkpoints = [json.loads(p.read_text()) for p in sorted(Path(summary["checkpoint_path"]).glob("retry_round=0/batches/*.json"))]
+        server = self.target.stats()
+        out = self._pipeline_facts(summary, checkpoints, sampler, server)
+        out.update(exit_code=code, wall_seconds=round(wall, 2), server_cpu_per_1k=per_1k(self.server_cpu() - server0, summary["requests_sent"]))
+        return out
+
+    def _pipeline_facts(self, summary: dict, checkpoints: list[dict], sampler: TreeSampler, server: dict) -> dict:
+        window = send_window(checkpoints)
+        requests = summary["requests_sent"]
+        cpu, by_kind = sampler.cpu_between(*window) if window else (0.0, {})
+        round_seconds = requests / summary["requests_per_second"] if summary["requests_per_second"] else None
+        phases: dict[str, float] = {}
+        for c in checkpoints:
+            for k, v in (c.get("phase_seconds") or {}).items():
+                phases[k] = round(phases.get(k, 0.0) + v, 3)
+        return {
+            "requests": requests, "rows_succeeded": summary["rows_succeeded"], "rows_failed": summary["rows_failed"],
+            "rps": summary["requests_per_second"],
+            "send_window_seconds": round(window[1] - window[0], 3) if window else None,
+            "send_window_rps": round(requests / (window[1] - window[0]), 1) if window else None,
+            "round_seconds": round(round_seconds, 3) if round_seconds else None,
+            "duration_seconds": summary["duration_seconds"],
+            "inter_batch_idle_seconds": summary["inter_batch_idle_seconds"],
+            "idle_fraction": round(summary["inter_batch_idle_seconds"] / round_seconds, 4) if round_seconds else None,
+            "batches": summary["batches_done"],
+            "cpu_seconds": round(cpu, 3), "cpu_s_per_1k": per_1k(cpu, requests),
+            "cpu_by_process_kind_s": by_kind,
+            "python_worker_cpu_s_per_1k": per_1k(by_kind.get("python_worker", 0.0), requests),
+            "peak_rss_mb": {k: round(v / 2**20, 1) for k, v in sampler.peak_rss.items()},
+            "peak_tree_rss_mb": round(sampler.peak_tree_rss / 2**20, 1),
+            "python_worker_peak_rss_mb": round(max(sampler.worker_hwm.values(), default=0) / 2**20, 1),
+            "server_requests": server.get("api_requests"), "server_max_1s_window": server.get("max_1s_window"),
+            "batch_phase_seconds_total": phases,
+            "latency_p50_ms": summary.get("latency_p50_ms"), "latency_p99_ms": summary.get("latency_p99_ms"),
+        }
+
+    def client_case(self, fn: str, rows: int, processes: int, timeout: float) -> dict:
+        from clients import run_processes
+
+        self.target.reset()
+        s0 = self.server_cpu()
+        extra = (str(self.work),) if fn == "engine" else ()
+        res = run_processes(fn, self.target.url, rows, processes, self.args.in_flight, timeout, extra)
+        res["server_cpu_per_1k"] = per_1k(self.server_cpu() - s0, res["requests"])
+        res["server_requests"] = self.target.stats().get("api_requests")
+        return res
+
+    # -- sections -------------------------------------------------------------------------
+
+    def section_server(self) -> None:
+        """Is the mock API what limits the ceiling? The ceiling against it and a bare server."""
+        from clients import run_processes
+
+        rows = max(self.args.rows // 2, 2000)
+        bare = common.start_target(self.work, "bare")
+        try:
+            out = {}
+            for label, url in (("mock_api", self.target.url), ("bare_aiohttp", bare.url), ("mock_api_again", self.target.url)):
+                out[label] = run_processes("ceiling", url, rows, CORES, self.args.in_flight, self.args.case_timeout)
+                log(f"server check: ceiling vs {label}: {out[label]['rps']} req/s")
+        finally:
+            bare.stop()
+        mock_rps = (out["mock_api"]["rps"] + out["mock_api_again"]["rps"]) / 2
+        out["mock_over_bare_rps"] = round(mock_rps / out["bare_aiohttp"]["rps"], 3)
+        self.results["cases"]["server_check"] = out
+
+    def section_throughput(self) -> None:
+        rows, a = self.args.rows, self.args
+        source = self.work / f"source-{rows}"
+        self.stage(rows, source)
+        cases = self.results["cases"]
+        log(f"case 1 ceiling: {rows} rows, {CORES} processes x {a.in_flight} in flight")
+        cases["1_ceiling"] = self.client_case("ceiling", rows, CORES, a.case_timeout)
+        log(f"  {cases['1_ceiling']['rps']} req/s, {cases['1_ceiling']['cpu_s_per_1k']} CPU s/1k")
+        log("case 2 partition engine alone")
+        cases["2_engine"] = self.client_case("engine", rows, CORES, a.case_timeout)
+        log(f"  {cases['2_engine']['rps']} req/s, {cases['2_engine']['cpu_s_per_1k']} CPU s/1k")
+        log("case 3 full pipeline (api-etl run, local[2], default batch size)")
+        cfg = pipeline_config(self.target.url, str(self.work), concurrency=a.in_flight, name="case3", source=str(source))
+        cases["3_pipeline"] = self.api_etl_run("case3", cfg, a.case_timeout + 120)
+        log(f"  {cases['3_pipeline']['rps']} req/s, {cases['3_pipeline']['cpu_s_per_1k']} CPU s/1k")
+        log("case 1 ceiling again (drift check)")
+        cases["1_ceiling_again"] = self.client_case("ceiling", rows, CORES, a.case_timeout)
+        log(f"  {cases['1_ceiling_again']['rps']} req/s")
+        log("case 4 requests + 20 threads in mapPartitions")
+        self.target.reset()
+        s0 = self.server_cpu()
+        jobs, sampler = self.spark_jobs("case4", [{"kind": "threads", "source": str(source), "sink": str(self.work / "case4-sink"),
+                                                   "threads": 20, "partitions": CORES}], a.case_timeout * 3 + 120)
+        job = jobs[0]
+        cpu, kinds = sampler.cpu_between(job["started"], job["finished"])
+        seconds = job["finished"] - job["started"]
+        cases["4_requests_threads"] = {
+            "requests": job["requests"], "non_2xx": job["non_2xx"], "seconds": round(seconds, 3),
+            "rps": round(job["requests"] / seconds, 1), "cpu_seconds": round(cpu, 3), "cpu_s_per_1k": per_1k(cpu, job["requests"]),
+            "cpu_by_process_kind_s": kinds, "in_flight_total": 20 * CORES,
+            "server_cpu_per_1k": per_1k(self.server_cpu() - s0, job["requests"]),
+        }
+        log(f"  {cases['4_requests_threads']['rps']} req/s")
+        log("case 5 sequential requests")
+        cases["5_sequential"] = self.client_case("sequential", rows, 1, a.case_timeout * 4)
+        log(f"  {cases['5_sequential']['rps']} req/s")
+
+    def section_batches(self) -> None:
+        a = self.args
+        rows = a.rows
+        source = self.work / f"source-{rows}"
+        self.stage(rows, source)
+        jobs = []
+        for size in a.batch_sizes:
+            cfg = pipeline_config(self.target.url, str(self.work), batch_size=size, concurrency=a.in_flight,
+                                  name=f"batch-{size}", source=str(source))
+            jobs.append({"kind": "pipeline", "name": f"batch_{size}", "run_id": f"batch-{size}", "config": cfg})
+        log(f"batch sweep {a.batch_sizes} rows per batch, {rows} rows each")
+        results, sampler = self.spark_jobs("batches", jobs, a.case_timeout * len(jobs) + 180)
+        sweep = {}
+        for size, res in zip(a.batch_sizes, results):
+            facts = self._pipeline_facts(res["summary"], res["checkpoints"], sampler, res["server"])
+            sweep[str(size)] = facts
+            log(f"  batch {size}: {facts['rps']} req/s, idle {facts['idle_fraction']}")
+        self.results["cases"]["batch_sweep"] = sweep
+
+    def section_rate(self) -> None:
+        a = self.args
+        # "Close to the ceiling": 80% of the ceiling (1), but no more than 90% of what the
+        # pipeline itself reached unlimited in this run (it cannot hold a rate it cannot reach).
+        cases = self.results["cases"]
+        from report import ceiling_rps
+
+        ceil = ceiling_rps(cases) or a.rate_high_default
+        reached = [cases.get("3_pipeline", {}).get("rps")] + [s.get("rps") for s in cases.get("batch_sweep", {}).values()]
+        best = max((r for r in reached if r), default=a.rate_high_default)
+        high = min(0.8 * ceil, 0.9 * best)
+        limits = [a.rate_low, a.rate_medium, max(a.rate_medium + 100, round(high / 50) * 50)]
+        jobs = []
+        for limit in limits:
+            rows = int(limit * a.rate_seconds)
+            source = self.work / f"source-{rows}"
+            if not (source / "_SUCCESS").exists():  # staged in the same Spark session, first
+                jobs.insert(0, {"kind": "stage", "rows": rows, "path": str(source)})
+            cfg = pipeline_config(self.target.url, str(self.work), rate=limit, concurrency=a.in_flight,
+                                  name=f"rate-{limit}", source=str(source))
+            jobs.append({"kind": "pipeline", "name": f"rate_{limit}", "run_id": f"rate-{limit}", "config": cfg})
+        log(f"rate limits {limits} req/s, ~{a.rate_seconds:.0f} s each (job-wide, through the pipeline)")
+        results, sampler = self.spark_jobs("rate", jobs, len(jobs) * (a.rate_seconds * 2 + 60) + 120)
+        out = {}
+        results = [r for r in results if r["kind"] == "pipeline"]
+        for limit, res in zip(limits, results):
+            server = res["server"]
+            n, span = server["api_requests"], server["api_span_seconds"]
+            achieved = (n - 1) / span if span else None
+            timeline = [c for _, c in server.get("per_second", [])]
+            out[str(limit)] = {
+                "limit": limit, "requests": n, "server_span_seconds": span,
+                "achieved_rps": round(achieved, 2) if achieved else None,
+                "achieved_ratio": round(achieved / limit, 4) if achieved else None,
+                "max_1s_window": server["max_1s_window"],
+                "max_1s_window_ratio": round(server["max_1s_window"] / limit, 4),
+                "pipeline_rps": res["summary"]["requests_per_second"],
+                "per_second": timeline,
+            }
+            log(f"  limit {limit}: achieved {out[str(limit)]['achieved_ratio']}, max 1-s window {server['max_1s_window']}")
+        self.results["cases"]["rate_limit"] = out
+
+    def section_memory(self) -> None:
+        a = self.args
+        out = {}
+        for rows in a.memory_rows:
+            source = self.work / f"source-{rows}"
+            self.stage(rows, source)
+            cfg = pipeline_config(self.target.url, str(self.work), batch_size=rows, partitions=1,
+                                  concurrency=a.in_flight, name=f"memory-{rows}", source=str(source))
+            log(f"memory: {rows} rows in one partition (fresh Spark, fresh Python worker)")
+            results, sampler = self.spark_jobs(f"memory-{rows}", [{"kind": "pipeline", "name": f"memory_{rows}",
+                                                                 "run_id": f"memory-{rows}", "config": cfg}],
+                                               rows / 300 + 180)
+            res = results[0]
+            facts = self._pipeline_facts(res["summary"], res["checkpoints"], sampler, res["server"])
+            facts["python_worker_peak_rss_by_pid_mb"] = {str(p): round(v / 2**20, 1) for p, v in sampler.worker_hwm.items()}
+            out[str(rows)] = facts
+            log(f"  worker peak RSS {facts['python_worker_peak_rss_mb']} MB, {facts['rps']} req/s")
+        self.results["cases"]["memory"] = out
+
+    def section_driver_patch(self) -> None:
+        """A proposed driver change, measured against the driver as it is, in one warm session:
+        each batch read with its known schema (no schema-inference job waiting for a slot)."""
+        a = self.args
+        rows = a.rows
+        source = self.work / f"source-{rows}"
+        jobs = [] if (source / "_SUCCESS").exists() else [{"kind": "stage", "rows": rows, "path": str(source)}]
+        for rep in range(2):
+            for size in (1_000, 10_000):
+                for patch in (None, "known_schema"):
+                    name = f"{size}-{patch or 'as_is'}-{rep}"
+                    cfg = pipeline_config(self.target.url, str(self.work), batch_size=size, concurrency=a.in_flight,
+                                          name=f"patch-{name}", source=str(source))
+                    jobs.append({"kind": "pipeline", "name": name, "run_id": f"patch-{name}", "config": cfg,
+                                 "driver_patch": patch})
+        log(f"driver patch experiment: {len(jobs)} runs of {rows} rows")
+        results, sampler = self.spark_jobs("driver_patch", jobs, len(jobs) * a.case_timeout)
+        out = {}
+        for res in results:
+            if res["kind"] != "pipeline":
+                continue
+            facts = self._pipeline_facts(res["summary"], res["checkpoints"], sampler, res["server"])
+            out[res["name"]] = {k: facts[k] for k in ("rps", "send_window_rps", "inter_batch_idle_seconds", "idle_fraction",
+                                                      "round_seconds", "batches", "batch_phase_seconds_total")}
+            log(f"  {res['name']}: {facts['rps']} req/s, idle {facts['idle_fraction']}")
+        self.results["cases"]["driver_patch"] = out
+
+    def section_scale(self) -> None:
+        a = self.args
+        rows = a.scale_rows
+        source = self.work / f"source-{rows}"
+        self.stage(rows, source)
+        cfg = pipeline_config(self.target.url, str(self.work), concurrency=a.in_flight, name="scale", source=str(source))
+        log(f"scale: {rows} rows end to end (api-etl run, local[2], default batch size)")
+        facts = self.api_etl_run("scale", cfg, rows / 300 + 300)
+        log(f"  wall {facts['wall_seconds']} s, {facts['rps']} req/s, worker peak RSS {facts['python_worker_peak_rss_mb']} MB")
+        self.results["cases"]["scale"] = facts
+
+    # -- targets, report ------------------------------------------------------------------------
+
+    def judge(self) -> None:
+        from report import judge_targets
+
+        self.results["targets"] = judge_targets(self.results["cases"], self.args)
+
+    def run(self) -> int:
+        sections = self.args.only or SECTIONS
+        self.target = common.start_target(self.work, "mock")
+        self.target_pid = self.target.pid
+        log(f"target: mock API pid {self.target.pid} at {self.target.url}; load {load()}; scratch {self.work}")
+        try:
+            self.stage_all(sections)
+            for name in SECTIONS + EXTRA_SECTIONS:
+                if name not in sections:
+                    continue
+                t0 = time.monotonic()
+                l0 = load()
+                try:
+                    getattr(self, f"section_{name}")()
+                except Exception as exc:  # noqa: BLE001 - record it, go on with the next section
+                    log(f"section {name} failed: {type(exc).__name__}: {exc}")
+                    self.results.setdefault("errors", {})[name] = f"{type(exc).__name__}: {exc}"[:4000]
+                self.results.setdefault("section_seconds", {})[name] = round(time.monotonic() - t0, 1)
+                self.results.setdefault("section_load", {})[name] = {"before": l0, "after": load()}
+        finally:
+            code = self.target.stop()
+            log(f"target stopped (exit {code})")
+        self.results["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.judge()
+        from report import write_outputs
+
+        paths = write_outputs(self.results, Path(self.args.out))
+        for p in paths:
+            log(f"wrote {p}")
+        if not self.args.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+        else:
+            log(f"scratch kept in {self.work}")
+        missed = [t for t in self.results["targets"] if t["met"] is not True]
+        return 0 if not missed and not self.results.get("errors") else 1
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", type=int, default=50_000, help="rows for cases 1-5 and the batch sweep")
+    p.add_argument("--in-flight", type=int, default=20, help="requests in flight per process / task")
+    p.add_argument("--batch-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1_000, 10_000, 50_000])
+    p.add_argument("--rate-low", type=float, default=200)
+    p.add_argument("--rate-medium", type=float, default=1000)
+    p.add_argument("--rate-high-default", type=float, default=2000, help="used when case 3 did not run")
+    p.add_argument("--rate-seconds", type=float, default=15.0)
+    p.add_argument("--memory-rows", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000])
+    p.add_argument("--scale-rows", type=int, default=1_000_000)
+    p.add_argument("--case-timeout", type=float, default=240.0)
+    p.add_argument("--sample-interval", type=float, default=0.25)
+    p.add_argument("--only", type=lambda s: [x for x in s.split(",") if x], default=None,
+                   help=f"comma-separated sections of {','.join(SECTIONS + EXTRA_SECTIONS)}"
+                        " (driver_patch runs only when named)")
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run of the bench itself")
+    p.add_argument("--out", default=str(REPO_ROOT / "bench"))
+    p.add_argument("--scratch", default=None, help="parent of the scratch directory (default: TMPDIR)")
+    p.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = p.parse_args(argv)
+    if args.only:
+        unknown = set(args.only) - set(SECTIONS) - set(EXTRA_SECTIONS)
+        if unknown:
+            p.error(f"unknown sections {sorted(unknown)}")
+    if args.quick:
+        args.rows, args.scale_rows = min(args.rows, 6000), min(args.scale_rows, 20_000)
+        args.memory_rows = [2000, 10_000]
+        args.batch_sizes = [1000, 3000]
+        args.rate_seconds = min(args.rate_seconds, 4)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return Bench(args).run()
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

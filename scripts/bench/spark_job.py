@@ -1,0 +1,182 @@
+"""One local Spark session running a list of bench jobs, in its own process.
+
+    python scripts/bench/spark_job.py SPEC.json OUT.json
+
+SPEC: ``{"master": "local[2]", "target": URL, "jobs": [...]}``; each job is a dict with
+``kind``:
+
+- ``stage``: write ``rows`` rows (``tracking_id`` = ``row-%010d``) as parquet to ``path``.
+- ``pipeline``: ``run_pipeline`` with ``config`` (a config document) and ``run_id``; the
+  target's stats are reset before and read after (with its per-second timeline).
+- ``threads``: case 4, ``requests`` + a ``threads``-thread pool inside ``mapPartitions``
+  over ``source`` (``partitions`` partitions), results written as parquet to ``sink``.
+
+Each job's result has ``started``/``finished`` (epoch seconds) so the parent, which samples
+this process tree, can attribute CPU to it. OUT is rewritten after every job.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import common  # noqa: F401 - sets sys.path
+from common import row_url
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def _http(url: str, method: str = "GET") -> dict:
+    req = urllib.request.Request(url, data=b"" if method == "POST" else None, method=method)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def stage(spark, job: dict) -> dict:
+    from pyspark.sql import functions as F
+
+    df = spark.range(job["rows"], numPartitions=2).select(
+        F.format_string("row-%010d", F.col("id")).alias("tracking_id"))
+    df.write.mode("overwrite").parquet(job["path"])
+    return {"rows": job["rows"]}
+
+
+def pipeline(spark, job: dict, target: str) -> dict:
+    from api_etl.config import validate_document
+    from api_etl.pipeline.runner import run_pipeline
+
+    loaded = validate_document(job["config"], job.get("name", "bench"), resolve_secrets=False)
+    restore = _driver_patch(job.get("driver_patch"))
+    _http(target + "/_reset", "POST")
+    started = time.time()
+    summary = run_pipeline(spark, loaded, run_id=job["run_id"])
+    finished = time.time()
+    restore()
+    stats = _http(target + "/_stats?include_timeline=1")
+    checkpoints = [json.loads(Path(p).read_text()) for p in sorted(glob.glob(
+        f"{summary.checkpoint_path}/retry_round=0/batches/*.json"))]
+    return {"summary": summary.as_dict(), "server": stats, "checkpoints": checkpoints,
+            "started": started, "finished": finished}
+
+
+def _driver_patch(name: str | None):
+    """Try a proposed driver change without editing the driver (``--driver-patch``).
+
+    ``known_schema``: read each staged batch with the schema already known, so reading it
+    launches no schema-inference Spark job (that job waits for a free slot, i.e. for the
+    running batch's tasks, and so defeats ``batches_in_flight``).
+    """
+    from api_etl.pipeline import staging
+
+    original = staging.read_staged_batch
+    if not name:
+        return lambda: None
+    if name != "known_schema":
+        raise ValueError(f"unknown driver patch {name!r}")
+    schemas: dict = {}
+
+    def read_staged_batch(spark, layout, round_no, batch_id):
+        root = layout.staged(round_no)
+        if root not in schemas:
+            schemas[root] = spark.read.parquet(root).drop(staging.BATCH_COLUMN).schema
+        path = staging.join(root, f"{staging.BATCH_COLUMN}={batch_id}")
+        return spark.read.schema(schemas[root]).parquet(path)
+
+    staging.read_staged_batch = read_staged_batch
+
+    def restore() -> None:
+        staging.read_staged_batch = original
+
+    return restore
+
+
+class ThreadedRequests:
+    """Case 4: the usual ``requests`` + thread pool partition function."""
+
+    def __init__(self, base: str, threads: int) -> None:
+        self.base, self.threads = base, threads
+
+    def __call__(self, rows):
+        from concurrent.futures import ThreadPoolExecutor
+
+        import requests
+
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=self.threads)
+        session.mount("http://", adapter)
+
+        def call(row):
+            url = f"{self.base}/v1/patients/{row.tracking_id}"
+            try:
+                resp = session.get(url, timeout=30)
+                return (row.tracking_id, resp.status_code, resp.text, None)
+            except Exception as exc:  # noqa: BLE001
+                return (row.tracking_id, None, None, repr(exc))
+
+        with ThreadPoolExecutor(self.threads) as pool:
+            # map() keeps at most the partition's futures; chunk it so memory stays bounded.
+            chunk = []
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) >= 1000:
+                    yield from pool.map(call, chunk)
+                    chunk = []
+            if chunk:
+                yield from pool.map(call, chunk)
+
+
+def threads(spark, job: dict, target: str) -> dict:
+    from pyspark.sql import types as T
+
+    schema = T.StructType([T.StructField("tracking_id", T.StringType()), T.StructField("status", T.IntegerType()),
+                           T.StructField("body", T.StringType()), T.StructField("error", T.StringType())])
+    src = spark.read.parquet(job["source"]).repartition(job["partitions"])
+    src.count()
+    started = time.time()
+    rdd = src.rdd.mapPartitions(ThreadedRequests(target, job["threads"]))
+    out = spark.createDataFrame(rdd, schema)
+    out.write.mode("overwrite").parquet(job["sink"])
+    finished = time.time()
+    result = spark.read.parquet(job["sink"])
+    rows = result.count()
+    bad = result.where("status is null or status < 200 or status >= 300").count()
+    return {"requests": rows, "non_2xx": bad, "started": started, "finished": finished}
+
+
+def main() -> int:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    out_path = Path(sys.argv[2])
+    from api_etl.pipeline.spark_session import build_local_spark
+
+    spark = build_local_spark(spec.get("master", "local[2]"), "api-etl-bench")
+    spark.sparkContext.setLogLevel("WARN")
+    results = []
+    try:
+        for job in spec["jobs"]:
+            kind = job["kind"]
+            t0 = time.time()
+            if kind == "stage":
+                res = stage(spark, job)
+            elif kind == "pipeline":
+                res = pipeline(spark, job, spec["target"])
+            elif kind == "threads":
+                res = threads(spark, job, spec["target"])
+            else:
+                raise ValueError(f"unknown job kind {kind!r}")
+            res.setdefault("started", t0)
+            res.setdefault("finished", time.time())
+            results.append({"kind": kind, "name": job.get("name", kind), **res})
+            out_path.write_text(json.dumps(results, default=str))
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    _ = row_url  # the same URL scheme as the other cases (documented in common)
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The bench's own arithmetic: CPU attribution, send windows, target verdicts. No servers,
+no Spark; the benchmark itself runs only with ``make bench``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench"
+sys.path.insert(0, str(BENCH))
+
+import common  # noqa: E402
+import report  # noqa: E402
+import run_all  # noqa: E402
+
+
+def test_sampler_interpolates_cpu_between_samples():
+    sampler = common.TreeSampler.__new__(common.TreeSampler)
+    sampler.samples = [(10.0, 1.0, {"jvm": 1.0}), (11.0, 3.0, {"jvm": 2.0, "python_worker": 1.0}),
+                       (12.0, 4.0, {"jvm": 2.5, "python_worker": 1.5})]
+    total, kinds = sampler.cpu_between(10.5, 12.0)
+    assert total == pytest.approx(2.0)
+    assert kinds["jvm"] == pytest.approx(1.0) and kinds["python_worker"] == pytest.approx(1.0)
+    assert sampler.cpu_between(0.0, 99.0)[0] == pytest.approx(3.0)  # clamped to the samples
+
+
+def test_send_window_spans_every_batch():
+    cps = [{"first_started_at": "2026-01-01T00:00:01+00:00", "last_finished_at": "2026-01-01T00:00:05+00:00"},
+           {"first_started_at": "2026-01-01T00:00:04", "last_finished_at": "2026-01-01T00:00:09"}]
+    t0, t1 = run_all.send_window(cps)
+    assert t1 - t0 == pytest.approx(8.0)
+    assert run_all.send_window([{}]) is None
+
+
+def _cases(pipe_rps=2700.0, pipe_cpu=0.3, idle=0.02):
+    return {
+        "1_ceiling": {"rps": 3000.0, "cpu_s_per_1k": 0.2},
+        "1_ceiling_again": {"rps": 3000.0, "cpu_s_per_1k": 0.2},
+        "3_pipeline": {"rps": pipe_rps, "cpu_s_per_1k": pipe_cpu, "python_worker_cpu_s_per_1k": 0.2,
+                       "idle_fraction": idle, "inter_batch_idle_seconds": 0.4, "round_seconds": 20.0, "batches": 5},
+        "4_requests_threads": {"rps": 800.0},
+        "rate_limit": {"200": {"limit": 200, "achieved_ratio": 0.99, "max_1s_window_ratio": 1.0, "requests": 3000,
+                               "server_span_seconds": 15.1, "max_1s_window": 200},
+                       "1000": {"limit": 1000, "achieved_ratio": 0.95, "max_1s_window_ratio": 1.0, "requests": 15000,
+                                "server_span_seconds": 15.8, "max_1s_window": 1000}},
+        "memory": {"100000": {"python_worker_peak_rss_mb": 60.0}, "1000000": {"python_worker_peak_rss_mb": 62.0}},
+    }
+
+
+def test_targets_are_judged_with_reasons():
+    verdicts = {t["target"]: t for t in report.judge_targets(_cases(), argparse.Namespace())}
+    assert verdicts["(3) >= 0.90 x ceiling req/s"]["met"] is True
+    assert verdicts["(3) client CPU/request <= 1.2 x ceiling's"]["met"] is False  # 1.5x
+    assert verdicts["(3) >= 3 x (4) req/s"]["met"] is True
+    rate = [t for k, t in verdicts.items() if k.startswith("rate limit")]
+    assert [t["met"] for t in rate] == [True, False]
+    memory = next(t for k, t in verdicts.items() if k.startswith("Python worker peak RSS"))
+    assert memory["met"] is True and memory["value"] == "+3.3%"
+    assert all(t["reason"] for t in verdicts.values())
+
+
+def test_markdown_renders_what_ran():
+    targets = report.judge_targets(_cases(), argparse.Namespace())
+    cases = {"1_ceiling": {"rps": 3000.0, "cpu_s_per_1k": 0.2, "requests": 1000, "non_2xx": 0}}
+    results = {"date": "2026-01-01", "machine": {"cores": 2, "python": "3.11", "load_at_start": [1, 1, 1]},
+               "params": {"rows": 1000, "in_flight": 20}, "cases": cases, "targets": targets}
+    text = report.markdown(results)
+    assert "| target | met |" in text and "NOT met" in text
+
+
+def test_quick_args_shrink_everything():
+    args = run_all.parse_args(["--quick"])
+    assert args.rows <= 6000 and max(args.memory_rows) <= 10_000 and args.scale_rows <= 20_000
+    with pytest.raises(SystemExit):
+        run_all.parse_args(["--only", "nonsense"])
