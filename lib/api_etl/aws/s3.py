@@ -23,7 +23,3 @@ def read_s3_text(uri: str) -> str:
     body = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
     return body.decode("utf-8")
 
-
-def write_s3_text(uri: str, text: str, content_type: str = "application/json") -> None:
-    bucket, key = split_s3_uri(uri)
-    s3_client().put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type)

@@ -9,7 +9,6 @@ import sys
 from api_etl.config import ConfigError, load_config
 from api_etl.pipeline.errors import InputError
 
-EXIT_OK, EXIT_POLICY_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
 def configure_logging() -> None:
@@ -22,6 +21,7 @@ def configure_logging() -> None:
 
 
 def run_from_cli(args) -> int:
+    from api_etl.cli import EXIT_CONFIG, EXIT_OK, EXIT_POLICY_FAILED
     from api_etl.pipeline.runner import run_pipeline
     from api_etl.pipeline.spark_session import build_local_spark, config_uses_s3
 

@@ -17,6 +17,7 @@ import uuid
 
 from api_etl.aws.cloudwatch import CloudWatchPublisher, batch_metric_data
 from api_etl.config import LoadedConfig, PipelineConfig, load_config
+from api_etl.engine.rate_limiter import per_task_rate
 from api_etl.pipeline import sink as sink_io
 from api_etl.pipeline import staging
 from api_etl.pipeline.errors import InputError
@@ -259,7 +260,7 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     partitions = execution.partitions or ctx.parallelism
     tasks_at_once = execution.tasks_at_once(ctx.parallelism)
     rate = execution.max_requests_per_second
-    rate_per_task = None if rate is None else rate * (1 - RATE_HEADROOM) / tasks_at_once
+    rate_per_task = per_task_rate(None if rate is None else rate * (1 - RATE_HEADROOM), tasks_at_once)
     passthrough = list(cfg.sink.passthrough_columns)
     todo = [b for b in range(manifest.batches) if b not in done]
     schema = staging.staged_schema(ctx.spark, layout, round_no) if todo else None

@@ -6,7 +6,6 @@ import logging
 
 from api_etl.config.pipeline import PipelineConfig
 from api_etl.pipeline.errors import InputError
-from api_etl.pipeline.storage import spark_path
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ def _read_files(spark, path: str, fmt: str, options: dict):
         options.setdefault("header", True)
     for key, value in options.items():
         reader = reader.option(key, value)
-    return reader.load(spark_path(path))
+    return reader.load(path)  # s3:// is mapped to S3A by the session
 
 
 def _read_table(spark, src):

@@ -24,11 +24,6 @@ def is_s3(uri: str) -> bool:
     return uri.startswith(("s3://", "s3a://"))
 
 
-def spark_path(uri: str) -> str:
-    """The path as Spark's Hadoop layer wants it (s3:// is mapped to S3A by the session)."""
-    return uri
-
-
 class JsonStore:
     def read(self, uri: str) -> Any | None:
         if is_s3(uri):
