@@ -145,13 +145,6 @@ def markdown(results: dict) -> str:
                   f" run {s['duration_seconds']} s, {s['rps']:.0f} req/s over the sending round, idle {s['inter_batch_idle_seconds']} s;"
                   f" peak RSS: Python worker {s['python_worker_peak_rss_mb']} MB, by process kind {s['peak_rss_mb']},"
                   f" whole tree {s['peak_tree_rss_mb']} MB; failed rows {s['rows_failed']}."]
-    dp = cases.get("driver_patch")
-    if dp:
-        lines += ["", "## Driver experiment: staged batch read with its known schema", "",
-                  "| run | req/s | idle s | idle % of round | plan phase s (sum) |", "| --- | ---: | ---: | ---: | ---: |"]
-        for name, r in dp.items():
-            lines.append(f"| {name} | {r['rps']:.0f} | {r['inter_batch_idle_seconds']} | {100 * (r['idle_fraction'] or 0):.1f} |"
-                         f" {r['batch_phase_seconds_total'].get('plan')} |")
     lines += ["", "## Targets", "", "| target | met | value | why |", "| --- | --- | --- | --- |"]
     for t in results["targets"]:
         met = {True: "met", False: "NOT met", None: "not run"}[t["met"]]

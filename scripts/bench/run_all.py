@@ -28,7 +28,7 @@ import common
 from common import REPO_ROOT, TreeSampler, pipeline_config, write_json
 
 SECTIONS = ("server", "throughput", "batches", "rate", "memory", "scale")
-EXTRA_SECTIONS = ("driver_patch",)  # run only when named in --only
+EXTRA_SECTIONS: tuple[str, ...] = ()  # sections run only when named in --only
 PY = sys.executable
 CORES = os.cpu_count() or 2
 
@@ -348,33 +348,6 @@ class Bench:
             log(f"  worker peak RSS {facts['python_worker_peak_rss_mb']} MB, {facts['rps']} req/s")
         self.results["cases"]["memory"] = out
 
-    def section_driver_patch(self) -> None:
-        """A proposed driver change, measured against the driver as it is, in one warm session:
-        each batch read with its known schema (no schema-inference job waiting for a slot)."""
-        a = self.args
-        rows = a.rows
-        source = self.work / f"source-{rows}"
-        jobs = [] if (source / "_SUCCESS").exists() else [{"kind": "stage", "rows": rows, "path": str(source)}]
-        for rep in range(2):
-            for size in (1_000, 10_000):
-                for patch in (None, "known_schema"):
-                    name = f"{size}-{patch or 'as_is'}-{rep}"
-                    cfg = pipeline_config(self.target.url, str(self.work), batch_size=size, concurrency=a.in_flight,
-                                          name=f"patch-{name}", source=str(source))
-                    jobs.append({"kind": "pipeline", "name": name, "run_id": f"patch-{name}", "config": cfg,
-                                 "driver_patch": patch})
-        log(f"driver patch experiment: {len(jobs)} runs of {rows} rows")
-        results, sampler = self.spark_jobs("driver_patch", jobs, len(jobs) * a.case_timeout)
-        out = {}
-        for res in results:
-            if res["kind"] != "pipeline":
-                continue
-            facts = self._pipeline_facts(res["summary"], res["checkpoints"], sampler, res["server"])
-            out[res["name"]] = {k: facts[k] for k in ("rps", "send_window_rps", "inter_batch_idle_seconds", "idle_fraction",
-                                                      "round_seconds", "batches", "batch_phase_seconds_total")}
-            log(f"  {res['name']}: {facts['rps']} req/s, idle {facts['idle_fraction']}")
-        self.results["cases"]["driver_patch"] = out
-
     def section_scale(self) -> None:
         a = self.args
         rows = a.scale_rows
@@ -444,8 +417,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--case-timeout", type=float, default=240.0)
     p.add_argument("--sample-interval", type=float, default=0.25)
     p.add_argument("--only", type=lambda s: [x for x in s.split(",") if x], default=None,
-                   help=f"comma-separated sections of {','.join(SECTIONS + EXTRA_SECTIONS)}"
-                        " (driver_patch runs only when named)")
+                   help=f"comma-separated sections of {','.join(SECTIONS + EXTRA_SECTIONS)}")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run of the bench itself")
     p.add_argument("--out", default=str(REPO_ROOT / "bench"))
     p.add_argument("--scratch", default=None, help="parent of the scratch directory (default: TMPDIR)")

@@ -51,48 +51,15 @@ def pipeline(spark, job: dict, target: str) -> dict:
     from api_etl.pipeline.runner import run_pipeline
 
     loaded = validate_document(job["config"], job.get("name", "bench"), resolve_secrets=False)
-    restore = _driver_patch(job.get("driver_patch"))
     _http(target + "/_reset", "POST")
     started = time.time()
     summary = run_pipeline(spark, loaded, run_id=job["run_id"])
     finished = time.time()
-    restore()
     stats = _http(target + "/_stats?include_timeline=1")
     checkpoints = [json.loads(Path(p).read_text()) for p in sorted(glob.glob(
         f"{summary.checkpoint_path}/retry_round=0/batches/*.json"))]
     return {"summary": summary.as_dict(), "server": stats, "checkpoints": checkpoints,
             "started": started, "finished": finished}
-
-
-def _driver_patch(name: str | None):
-    """Try a proposed driver change without editing the driver (``--driver-patch``).
-
-    ``known_schema``: read each staged batch with the schema already known, so reading it
-    launches no schema-inference Spark job (that job waits for a free slot, i.e. for the
-    running batch's tasks, and so defeats ``batches_in_flight``).
-    """
-    from api_etl.pipeline import staging
-
-    original = staging.read_staged_batch
-    if not name:
-        return lambda: None
-    if name != "known_schema":
-        raise ValueError(f"unknown driver patch {name!r}")
-    schemas: dict = {}
-
-    def read_staged_batch(spark, layout, round_no, batch_id):
-        root = layout.staged(round_no)
-        if root not in schemas:
-            schemas[root] = spark.read.parquet(root).drop(staging.BATCH_COLUMN).schema
-        path = staging.join(root, f"{staging.BATCH_COLUMN}={batch_id}")
-        return spark.read.schema(schemas[root]).parquet(path)
-
-    staging.read_staged_batch = read_staged_batch
-
-    def restore() -> None:
-        staging.read_staged_batch = original
-
-    return restore
 
 
 class ThreadedRequests:

@@ -1,7 +1,7 @@
 """``run_pipeline``: a run a user can stop, crash or rerun without losing or duplicating rows.
 
-Order of work for each batch not yet checkpointed: send its rows (mapPartitions over the
-staged batch), write the records into the batch's slot, read the slot back for its stats,
+Order of work for each batch not yet checkpointed: send its rows (``mapInArrow`` over the
+staged batch, one task per staged part), write the records into the batch's slot, read the slot back for its stats,
 write dead letters, then write the batch checkpoint, and only then publish its metrics.
 A crash before the checkpoint means the batch is sent again on rerun and its slot replaced.
 """
@@ -143,7 +143,8 @@ def _stage_first_round(ctx: _Context, source_df, config_hash: str) -> staging.Ro
     if rows == 0:
         raise InputError(f"the source ({ctx.config.source.describe()}) has no rows")
     manifest = staging.stage_rows(
-        df, ctx.store, ctx.layout, 0, ctx.config.execution.batch_size, rows, ctx.config.source.id_column
+        df, ctx.store, ctx.layout, 0, ctx.config.execution.batch_size, rows, ctx.config.source.id_column,
+        _partitions(ctx),
     )
     staging.write_run_manifest(ctx.store, ctx.layout, config_hash, ctx.config.source.describe(), facts)
     return manifest
@@ -164,7 +165,7 @@ def _stage_retry_round(ctx: _Context, previous: staging.RoundManifest) -> stagin
     records = read_run_records(ctx.spark, ctx.layout.sink_run(), ctx.layout.sink_root)
     failed = latest_outcomes(records).where(~F.col("ok")).select("row_id").distinct()
     id_col = ctx.config.source.id_column
-    source = ctx.spark.read.parquet(ctx.layout.staged(0)).drop(staging.BATCH_COLUMN)
+    source = ctx.spark.read.parquet(ctx.layout.staged(0)).drop(staging.BATCH_COLUMN, staging.PART_COLUMN)
     rows_df = source.join(failed, source[id_col].cast("string") == failed["row_id"], "left_semi")
     rows = rows_df.count()
     if rows == 0:
@@ -172,7 +173,13 @@ def _stage_retry_round(ctx: _Context, previous: staging.RoundManifest) -> stagin
         return None
     round_no = previous.retry_round + 1
     log.info("retrying %d failed row(s) of run %s as round %d", rows, ctx.layout.run_id, round_no)
-    return staging.stage_rows(rows_df, ctx.store, ctx.layout, round_no, ctx.config.execution.batch_size, rows, id_col)
+    return staging.stage_rows(rows_df, ctx.store, ctx.layout, round_no, ctx.config.execution.batch_size, rows, id_col,
+                              _partitions(ctx))
+
+
+def _partitions(ctx: _Context) -> int:
+    """Tasks per batch: ``execution.partitions``, else one per slot of the cluster."""
+    return ctx.config.execution.partitions or ctx.parallelism
 
 
 @dataclasses.dataclass
@@ -186,6 +193,7 @@ def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, pa
                rate_per_task: float | None, passthrough: list[str], schema) -> _BatchResult:
     """Send one batch, land it in its slot, then checkpoint it. Runs in a batch thread."""
     from api_etl.compile import build_worker_plan
+    from api_etl.engine.arrow_io import ArrowPartitionFunction, arrow_schema
     from api_etl.engine.partition import make_partition_function
     from api_etl.engine.record import record_schema
     from api_etl.pipeline import batch_stats
@@ -198,14 +206,14 @@ def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, pa
     def phase(name: str) -> None:
         phases[name] = round(max(time.monotonic() - t0 - sum(phases.values()), 0.0), 3)
 
-    staged_df = staging.read_staged_batch(spark, layout, round_no, batch_id, schema)
+    staged_df = staging.read_staged_batch(spark, layout, manifest, batch_id, partitions, schema)
     fields = {f.name: f for f in staged_df.schema.fields}
     plan = build_worker_plan(ctx.loaded, run_id=layout.run_id, batch_id=str(batch_id),
                              rate_per_task=rate_per_task, passthrough=passthrough)
     counter = spark.sparkContext.accumulator(batch_stats.empty(), batch_stats.StatsParam())
-    send = batch_stats.CountingPartitionFunction(make_partition_function(plan), counter)
-    rdd = staged_df.repartition(partitions).rdd.mapPartitions(send)
-    results = spark.createDataFrame(rdd, record_schema([fields[c] for c in passthrough]))
+    out_schema = record_schema([fields[c] for c in passthrough])
+    count = batch_stats.CountingPartitionFunction(make_partition_function(plan), counter)
+    results = staged_df.mapInArrow(ArrowPartitionFunction(count, arrow_schema(out_schema)), out_schema)
     phase("plan")
     sink_io.write_batch(results, layout.sink_root, round_no)
     phase("send_and_write")
@@ -257,7 +265,7 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     progress.skip(len(done), summary.rows_skipped)
 
     execution = cfg.execution
-    partitions = execution.partitions or ctx.parallelism
+    partitions = _partitions(ctx)
     tasks_at_once = execution.tasks_at_once(ctx.parallelism)
     rate = execution.max_requests_per_second
     rate_per_task = per_task_rate(None if rate is None else rate * (1 - RATE_HEADROOM), tasks_at_once)

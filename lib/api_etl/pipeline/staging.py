@@ -5,6 +5,11 @@ buckets: it needs no global sort, runs in the JVM, and gives the same row the sa
 for the same set of rows. Once staged, a run never reads its source again, so a rerun of
 the run id sends the same rows in the same batches even if the source changed since.
 The round manifest is written last: without it, staging did not finish and is redone.
+
+Each batch is further cut into ``parts`` (one per Spark task that will send it, by a second
+hash of the id) and every part is one file, ``staged/batch_id=N/part=P/``. Reading a batch
+is then a union of one-file scans: one task per part with no shuffle, so a batch's sending
+tasks start the moment a slot frees instead of waiting for a repartition stage.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from api_etl.pipeline.storage import JsonStore, join
 log = logging.getLogger(__name__)
 
 BATCH_COLUMN = "batch_id"
+PART_COLUMN = "part"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +39,9 @@ class RoundManifest:
     # Rows staged in each batch ("0" -> 9871): the driver checks the worker-side counts
     # of a finished batch against it. Empty for manifests written before it existed.
     batch_rows: dict[str, int] = dataclasses.field(default_factory=dict)
+    # The parts each batch was staged in ("0" -> [0, 1]); empty for manifests written before
+    # parts existed, whose batches are one folder each and are repartitioned when read.
+    batch_parts: dict[str, list[int]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict) -> RoundManifest:
@@ -40,6 +49,9 @@ class RoundManifest:
 
     def rows_in(self, batch_id: int) -> int | None:
         return self.batch_rows.get(str(batch_id))
+
+    def parts_of(self, batch_id: int) -> list[int] | None:
+        return self.batch_parts.get(str(batch_id)) if self.batch_parts else None
 
 
 def now_iso() -> str:
@@ -75,26 +87,38 @@ def write_run_manifest(store: JsonStore, layout: RunLayout, config_hash: str, so
     return manifest
 
 
-def stage_rows(df, store: JsonStore, layout: RunLayout, round_no: int, batch_size: int, rows: int, id_column: str) -> RoundManifest:
-    """Write ``df`` under the round's staged prefix, partitioned by batch, then its manifest."""
+def stage_rows(df, store: JsonStore, layout: RunLayout, round_no: int, batch_size: int, rows: int,
+               id_column: str, parts: int = 1) -> RoundManifest:
+    """Write ``df`` under the round's staged prefix, one file per batch and part, then its manifest."""
     from pyspark.sql import functions as F
 
     batches = max(1, math.ceil(rows / batch_size))
-    bucket = F.pmod(F.xxhash64(F.col(id_column).cast("string")), F.lit(batches)).cast("int")
-    staged = df.withColumn(BATCH_COLUMN, bucket)
+    id_text = F.col(id_column).cast("string")
+    bucket = F.pmod(F.xxhash64(id_text), F.lit(batches)).cast("int")
+    # A second, independent hash spreads a batch's rows evenly over its parts.
+    part = F.pmod(F.xxhash64(F.lit("part"), id_text), F.lit(max(1, parts))).cast("int")
+    staged = df.withColumn(BATCH_COLUMN, bucket).withColumn(PART_COLUMN, part)
     (
-        staged.repartition(BATCH_COLUMN)
+        # One shuffle partition holds all of a (batch, part): exactly one file per folder.
+        staged.repartition(BATCH_COLUMN, PART_COLUMN)
         .write.mode("overwrite")
-        .partitionBy(BATCH_COLUMN)
+        .partitionBy(BATCH_COLUMN, PART_COLUMN)
         .parquet(layout.staged(round_no))
     )
     counts = (
-        df.sparkSession.read.parquet(layout.staged(round_no)).groupBy(BATCH_COLUMN).count().collect()
+        df.sparkSession.read.parquet(layout.staged(round_no))
+        .groupBy(BATCH_COLUMN, PART_COLUMN).count().collect()
     )
-    batch_rows = {str(r[BATCH_COLUMN]): r["count"] for r in counts}
-    manifest = RoundManifest(round_no, rows, batches, batch_size, now_iso(), batch_rows)
+    batch_rows: dict[str, int] = {}
+    batch_parts: dict[str, list[int]] = {}
+    for r in counts:
+        key = str(r[BATCH_COLUMN])
+        batch_rows[key] = batch_rows.get(key, 0) + r["count"]
+        batch_parts.setdefault(key, []).append(int(r[PART_COLUMN]))
+    batch_parts = {k: sorted(v) for k, v in batch_parts.items()}
+    manifest = RoundManifest(round_no, rows, batches, batch_size, now_iso(), batch_rows, batch_parts)
     store.write(layout.round_manifest(round_no), dataclasses.asdict(manifest))
-    log.info("staged %d rows of round %d in %d batches", rows, round_no, batches)
+    log.info("staged %d rows of round %d in %d batches of up to %d parts", rows, round_no, batches, parts)
     return manifest
 
 
@@ -111,17 +135,27 @@ def latest_round(store: JsonStore, layout: RunLayout) -> int | None:
 
 
 def staged_schema(spark, layout: RunLayout, round_no: int):
-    """The staged rows' schema (without the batch column), read once per round."""
-    return spark.read.parquet(layout.staged(round_no)).drop(BATCH_COLUMN).schema
+    """The staged rows' schema (without the batch and part columns), read once per round."""
+    df = spark.read.parquet(layout.staged(round_no)).drop(BATCH_COLUMN)
+    return (df.drop(PART_COLUMN) if PART_COLUMN in df.columns else df).schema
 
 
-def read_staged_batch(spark, layout: RunLayout, round_no: int, batch_id: int, schema=None):
-    """The staged rows of one batch (without the batch column).
+def read_staged_batch(spark, layout: RunLayout, manifest: RoundManifest, batch_id: int, partitions: int, schema=None):
+    """The staged rows of one batch (without the batch and part columns), in ``partitions`` partitions.
 
     With ``schema`` given, Spark reads no parquet footer up front: inferring it would be a
     small Spark job queued behind the batch already sending, which would keep the next
     batch from being ready the moment a slot frees.
     """
-    # Reading the batch's own folder skips listing every other batch (slow on S3).
+    from functools import reduce
+
     reader = spark.read if schema is None else spark.read.schema(schema)
-    return reader.parquet(join(layout.staged(round_no), f"{BATCH_COLUMN}={batch_id}"))
+    # Reading the batch's own folders skips listing every other batch (slow on S3).
+    folder = join(layout.staged(manifest.retry_round), f"{BATCH_COLUMN}={batch_id}")
+    parts = manifest.parts_of(batch_id)
+    if not parts:  # staged before parts existed: one folder, spread by a shuffle
+        df = reader.parquet(folder)
+        return (df.drop(PART_COLUMN) if PART_COLUMN in df.columns else df).repartition(partitions)
+    # Each part is one file and so one scan partition; their union has no shuffle.
+    df = reduce(lambda a, b: a.unionAll(b), [reader.parquet(join(folder, f"{PART_COLUMN}={p}")) for p in parts])
+    return df if len(parts) == partitions else df.repartition(partitions)
