@@ -79,11 +79,12 @@ class ThreadedRequests:
 
         def call(row):
             url = f"{self.base}/v1/patients/{row.tracking_id}"
+            t0 = time.time()
             try:
                 resp = session.get(url, timeout=30)
-                return (row.tracking_id, resp.status_code, resp.text, None)
+                return (row.tracking_id, resp.status_code, resp.text, None, t0, time.time())
             except Exception as exc:  # noqa: BLE001
-                return (row.tracking_id, None, None, repr(exc))
+                return (row.tracking_id, None, None, repr(exc), t0, time.time())
 
         with ThreadPoolExecutor(self.threads) as pool:
             # map() keeps at most the partition's futures; chunk it so memory stays bounded.
@@ -101,7 +102,8 @@ def threads(spark, job: dict, target: str) -> dict:
     from pyspark.sql import types as T
 
     schema = T.StructType([T.StructField("tracking_id", T.StringType()), T.StructField("status", T.IntegerType()),
-                           T.StructField("body", T.StringType()), T.StructField("error", T.StringType())])
+                           T.StructField("body", T.StringType()), T.StructField("error", T.StringType()),
+                           T.StructField("sent_at", T.DoubleType()), T.StructField("answered_at", T.DoubleType())])
     src = spark.read.parquet(job["source"]).repartition(job["partitions"])
     src.count()
     started = time.time()
@@ -112,7 +114,10 @@ def threads(spark, job: dict, target: str) -> dict:
     result = spark.read.parquet(job["sink"])
     rows = result.count()
     bad = result.where("status is null or status < 200 or status >= 300").count()
-    return {"requests": rows, "non_2xx": bad, "started": started, "finished": finished}
+    # The send window (first request to last response), as for the other cases.
+    first, last = result.selectExpr("min(sent_at)", "max(answered_at)").first()
+    return {"requests": rows, "non_2xx": bad, "started": started, "finished": finished,
+            "first_sent": first, "last_answered": last}
 
 
 def main() -> int:
