@@ -369,7 +369,11 @@ class PartitionEngine:
 
 @dataclasses.dataclass(frozen=True)
 class PartitionFunction:
-    """The picklable function given to ``rdd.mapPartitions``."""
+    """A picklable partition function: rows (Spark Rows or mappings) in, record tuples out.
+
+    Use it with ``rdd.mapPartitions``; the pipeline wraps it in
+    :class:`~api_etl.engine.arrow_io.ArrowPartitionFunction` for ``DataFrame.mapInArrow``.
+    """
 
     plan: WorkerPlan
 

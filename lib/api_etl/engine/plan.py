@@ -1,8 +1,9 @@
 """Everything a Spark task needs to process its partition, as one picklable value.
 
 The driver (the compile step) builds a :class:`WorkerPlan` from the validated config and
-ships it inside the function given to ``rdd.mapPartitions`` (see
-:func:`api_etl.engine.partition.make_partition_function`). Every field is plain data or a
+ships it inside the partition function (see
+:func:`api_etl.engine.partition.make_partition_function`; the pipeline hands it to
+``DataFrame.mapInArrow`` through :class:`api_etl.engine.arrow_io.ArrowPartitionFunction`). Every field is plain data or a
 picklable factory; nothing here holds a connection, a loop or a SparkContext.
 
 Factories:

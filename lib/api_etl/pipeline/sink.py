@@ -3,7 +3,7 @@
 Each batch is written with dynamic partition overwrite on ``run_id/retry_round/batch_id``: a
 rerun replaces that slot only, and Spark moves a job's files into place at commit, so a
 crash mid-write leaves the slot absent or stale-and-unchecked, never half-counted. Stats
-are read back from the written slot rather than from the mapPartitions output, because
+are read back from the written slot rather than from the mapInArrow output, because
 re-evaluating that output would send every request of the batch a second time.
 """
 
