@@ -44,7 +44,11 @@ def row_url(base: str, i: int) -> str:
     return f"{base}/v1/patients/{row_id(i)}"
 
 
-def pipeline_config(target_url: str, workdir: str, *, batch_size: int = 10_000, concurrency: int = 20,
+# execution.batch_size's default; the bench's pipeline runs use it unless they sweep it.
+DEFAULT_BATCH_SIZE = 10_000
+
+
+def pipeline_config(target_url: str, workdir: str, *, batch_size: int = DEFAULT_BATCH_SIZE, concurrency: int = 20,
                     rate: float | None = None, partitions: int | None = None, name: str = "pipeline",
                     source: str | None = None) -> dict[str, Any]:
     execution: dict[str, Any] = {"batch_size": batch_size, "concurrency": concurrency}

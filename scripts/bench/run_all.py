@@ -357,12 +357,14 @@ class Bench:
     def section_rate(self) -> None:
         a = self.args
         # "Close to the ceiling": 80% of the ceiling (1), but no more than 90% of what the
-        # pipeline itself reached unlimited in this run (it cannot hold a rate it cannot reach).
+        # pipeline itself reached unlimited in this run at the batch size these runs use
+        # (the default): it cannot hold a rate it cannot reach.
         cases = self.results["cases"]
         from report import ceiling_rps
 
         ceil = ceiling_rps(cases) or a.rate_high_default
-        reached = [cases.get("3_pipeline", {}).get("rps")] + [s.get("rps") for s in cases.get("batch_sweep", {}).values()]
+        default_batch = cases.get("batch_sweep", {}).get(str(common.DEFAULT_BATCH_SIZE), {})
+        reached = [cases.get("3_pipeline", {}).get("rps"), default_batch.get("rps")]
         best = max((r for r in reached if r), default=a.rate_high_default)
         high = min(0.8 * ceil, 0.9 * best)
         limits = [a.rate_low, a.rate_medium, max(a.rate_medium + 100, round(high / 50) * 50)]

@@ -76,3 +76,20 @@ def test_quick_args_shrink_everything():
     assert args.rows <= 6000 and max(args.memory_rows) <= 10_000 and args.scale_rows <= 20_000
     with pytest.raises(SystemExit):
         run_all.parse_args(["--only", "nonsense"])
+
+
+def test_bench_default_batch_size_is_the_configs_default():
+    from api_etl.config.execution import ExecutionConfig
+
+    assert common.DEFAULT_BATCH_SIZE == ExecutionConfig.model_fields["batch_size"].default
+
+
+def test_warm_window_starts_at_the_second_batch_and_counts_its_requests():
+    checkpoints = [
+        {"first_started_at": "2026-01-01T00:00:00+00:00", "last_finished_at": "2026-01-01T00:00:05+00:00", "requests": 100},
+        {"first_started_at": "2026-01-01T00:00:10+00:00", "last_finished_at": "2026-01-01T00:00:14+00:00", "requests": 80},
+        {"first_started_at": "2026-01-01T00:00:05+00:00", "last_finished_at": "2026-01-01T00:00:09+00:00", "requests": 90},
+    ]
+    start, end, requests = run_all.warm_window(checkpoints)
+    assert end - start == pytest.approx(9.0) and requests == 170
+    assert run_all.warm_window(checkpoints[:1]) is None
