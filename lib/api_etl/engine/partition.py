@@ -6,7 +6,13 @@ and put the record into a bounded output queue. The *synchronous* generator Spar
 drives the loop with ``loop.run_until_complete`` only long enough to fill the next chunk of
 records, and yields them; while Spark consumes a chunk the loop is paused, the queue is
 full and nothing else is read -- so memory is bounded by the queue size whatever the
-partition size, and no thread is needed.
+partition size.
+
+With ``loop_in_thread`` (what the pipeline uses) the loop runs on its own thread instead
+and keeps sending while Spark consumes a chunk; the bounded output queue still stops it
+reading rows when Spark falls behind, so the same bounds hold. Without it, a slow write on
+Spark's side (the JVM opening its parquet writer, say) stalled every request in flight
+and cost the rate limiter its schedule.
 
 Bounds (checked by tests through :class:`EngineStats`):
 
@@ -114,6 +120,7 @@ class PartitionEngine:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], dt.datetime] = _utcnow,
+        loop_in_thread: bool = False,
     ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be >= 1")
@@ -124,6 +131,7 @@ class PartitionEngine:
         self._identity = identity
         self._clock = clock
         self._wall_clock = wall_clock
+        self._loop_in_thread = loop_in_thread
         self._redactor = Redactor(plan.sensitive_headers, plan.sensitive_params)
         self._call: NextCall | None = None
         self.limiter: TokenBucket | None = None
@@ -148,12 +156,14 @@ class PartitionEngine:
 
     def run(self, rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
         """Yield one record tuple per row, as they complete (a generator; lazy)."""
-        loop = self._scope.loop
+        scope = self._scope
+        in_thread = self._loop_in_thread
+        loop = scope.loop
         stats = self.stats
         try:
-            loop.run_until_complete(self._start(iter(rows)))
+            scope.run(self._start(iter(rows)), in_thread=in_thread)
             while not self._done:
-                chunk = loop.run_until_complete(self._next_chunk())
+                chunk = scope.run(self._next_chunk(), in_thread=in_thread)
                 for record in chunk:
                     stats.pending_results -= 1
                     stats.records_emitted += 1
@@ -162,7 +172,7 @@ class PartitionEngine:
                     raise self._failure
         finally:
             if not loop.is_closed():
-                loop.run_until_complete(self._stop())
+                scope.run(self._stop(), in_thread=in_thread)
 
     # -- async machinery ------------------------------------------------------------------
 
@@ -373,14 +383,16 @@ class PartitionFunction:
 
     Use it with ``rdd.mapPartitions``; the pipeline wraps it in
     :class:`~api_etl.engine.arrow_io.ArrowPartitionFunction` for ``DataFrame.mapInArrow``.
+    ``loop_in_thread``: see the module docstring.
     """
 
     plan: WorkerPlan
+    loop_in_thread: bool = False
 
     def __call__(self, rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
-        return PartitionEngine(self.plan).run(rows)
+        return PartitionEngine(self.plan, loop_in_thread=self.loop_in_thread).run(rows)
 
 
-def make_partition_function(plan: WorkerPlan) -> PartitionFunction:
+def make_partition_function(plan: WorkerPlan, *, loop_in_thread: bool = False) -> PartitionFunction:
     """``rdd.mapPartitions(make_partition_function(plan))`` -> record tuples."""
-    return PartitionFunction(plan)
+    return PartitionFunction(plan, loop_in_thread)

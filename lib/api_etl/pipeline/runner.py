@@ -212,7 +212,7 @@ def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, pa
                              rate_per_task=rate_per_task, passthrough=passthrough)
     counter = spark.sparkContext.accumulator(batch_stats.empty(), batch_stats.StatsParam())
     out_schema = record_schema([fields[c] for c in passthrough])
-    count = batch_stats.CountingPartitionFunction(make_partition_function(plan), counter)
+    count = batch_stats.CountingPartitionFunction(make_partition_function(plan, loop_in_thread=True), counter)
     results = staged_df.mapInArrow(ArrowPartitionFunction(count, arrow_schema(out_schema)), out_schema)
     phase("plan")
     sink_io.write_batch(results, layout.sink_root, round_no)

@@ -5,6 +5,11 @@ session (and its event loop, DNS cache, TLS sessions, OAuth2 token) per partitio
 throw all of that away every time, so this module keeps one event loop per process and a
 cache of async resources keyed by the factory that built them. Everything is closed on
 that same loop when the process exits.
+
+:meth:`ProcessScope.run` runs a coroutine on that loop from the calling thread. With
+``in_thread=True`` the loop instead runs on a daemon thread of its own, started once per
+process and kept for the next partitions: the caller only waits for the coroutine's result,
+and the loop keeps sending while the caller blocks (writing records to Spark, for one).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class ProcessScope:
         self._resources: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
         self._atexit_registered = False
+        self._thread: threading.Thread | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -48,11 +54,48 @@ class ProcessScope:
             if self._loop is None or self._loop.is_closed() or self._pid != os.getpid():
                 self._loop = _new_event_loop()
                 self._resources = {}
+                self._thread = None
                 self._pid = os.getpid()
                 if not self._atexit_registered:
                     atexit.register(self.close)
                     self._atexit_registered = True
             return self._loop
+
+    def run(self, coro: Awaitable[T], *, in_thread: bool = False) -> T:
+        """Run ``coro`` on the scope's loop and return its result.
+
+        ``in_thread``: on the loop's own thread (started here if needed), which keeps
+        running between calls. Once that thread runs, every call goes through it.
+        """
+        loop = self.loop
+        if in_thread or self._thread is not None:
+            self._ensure_thread(loop)
+            return asyncio.run_coroutine_threadsafe(coro, loop).result()  # type: ignore[arg-type]
+        return loop.run_until_complete(coro)
+
+    def _ensure_thread(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            started = threading.Event()
+
+            def serve() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(started.set)
+                loop.run_forever()
+
+            self._thread = threading.Thread(target=serve, name="api-etl-event-loop", daemon=True)
+            self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the event loop thread did not start within 10 s")
+
+    def _stop_thread(self) -> None:
+        thread, self._thread = self._thread, None
+        loop = self._loop
+        if thread is None or loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
 
     async def get_or_create(self, key: Hashable, factory: Callable[[], Awaitable[T]]) -> T:
         """Return the resource cached under ``key``, building it with ``factory`` once."""
@@ -74,6 +117,7 @@ class ProcessScope:
         loop = self._loop
         if loop is None or loop.is_closed() or self._pid != os.getpid():
             return
+        self._stop_thread()  # then close everything here, on the stopped loop
         resources, self._resources = list(self._resources.values()), {}
         try:
             for resource in reversed(resources):

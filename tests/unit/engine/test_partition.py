@@ -250,3 +250,75 @@ def test_200k_rows_stream_with_bounded_pending_results(scope):
     assert stats.max_outstanding_rows <= engine.outstanding_bound
     assert stats.max_in_flight <= 20
     assert stats.pending_results == 0 and stats.in_flight == 0
+
+
+class StampingTransport:
+    """200 for every request; counts sends (the loop's thread is the only writer)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send(self, request):
+        await asyncio.sleep(0.005)  # an API answering in 5 ms
+        self.sent += 1
+        return HttpResponse(200, {}, b"{}")
+
+
+def test_loop_in_thread_keeps_sending_while_spark_is_busy_with_a_chunk(scope):
+    """With the loop on its own thread, a slow consumer (the JVM opening its parquet writer)
+    no longer stalls the requests in flight -- and the output queue still bounds what is read."""
+    import time
+
+    transport = StampingTransport()
+    p = plan(transport_factory=lambda: transport, concurrency=4, queue_size=200)
+    engine = PartitionEngine(p, scope=scope, chunk_size=4, loop_in_thread=True)
+    gen = engine.run(rows(500))
+    next(gen)
+    sent_before = transport.sent
+    time.sleep(0.3)  # the consumer is busy; the loop is not
+    sent_during = transport.sent - sent_before
+    assert sent_during > 0, "no request was sent while the consumer was busy"
+    assert engine.stats.rows_read <= engine.outstanding_bound + 1
+    rest = list(gen)
+    assert len(rest) == 499 and engine.stats.records_emitted == 500
+    assert engine.stats.max_pending_results <= engine.pending_bound
+
+
+def test_loop_in_thread_without_it_the_loop_waits_for_the_consumer(scope):
+    """The contrast: driven from the caller's thread, nothing is sent while it is busy."""
+    import time
+
+    transport = StampingTransport()
+    p = plan(transport_factory=lambda: transport, concurrency=4, queue_size=200)
+    gen = PartitionEngine(p, scope=scope, chunk_size=4).run(rows(500))
+    next(gen)
+    sent_before = transport.sent
+    time.sleep(0.2)
+    assert transport.sent == sent_before
+    gen.close()
+
+
+def test_loop_in_thread_streams_with_the_same_bounds_and_stops_cleanly(scope):
+    n = 30_000
+    template = RequestTemplate("GET", "https://api.example.com", "/items/{id}", id_column="id")
+    p = plan(template=template, concurrency=20, queue_size=40,
+             transport_factory=EchoTransportFactory(yield_every=1, tag="thread"))
+    engine = PartitionEngine(p, scope=scope, chunk_size=64, loop_in_thread=True)
+    seen = bytearray(n)
+    row_index = FIELD_INDEX["row_id"]
+    for record in engine.run(rows(n)):
+        seen[int(record[row_index])] += 1
+    stats = engine.stats
+    assert seen.count(1) == n
+    assert stats.max_pending_results <= engine.pending_bound
+    assert stats.max_outstanding_rows <= engine.outstanding_bound
+    assert stats.max_in_flight <= 20
+    # Closing early cancels the consumers on the loop's thread; the next partition reuses it.
+    gen = PartitionEngine(p, scope=scope, chunk_size=2, loop_in_thread=True).run(rows(10_000))
+    next(gen)
+    gen.close()
+    assert len(list(PartitionEngine(p, scope=scope, loop_in_thread=True).run(rows(3)))) == 3
+    thread = scope._thread
+    assert thread is not None and thread.is_alive()
+    scope.close()
+    assert not thread.is_alive()
