@@ -73,6 +73,15 @@ def check_source(df, config: PipelineConfig) -> tuple[object, dict]:
             f"the source ({config.source.describe()}) lacks required column(s) {missing};"
             f" it has {sorted(columns)}"
         )
+    from api_etl.pipeline.staging import STAGING_COLUMNS
+
+    reserved = [c for c in df.columns if c.lower() in STAGING_COLUMNS]
+    if reserved:
+        raise InputError(
+            f"the source ({config.source.describe()}) has column(s) {reserved}, whose names the"
+            f" staging step uses for its own columns ({list(STAGING_COLUMNS)}); rename them in"
+            " the source (e.g. a view with SELECT batch_id AS source_batch_id, ...)"
+        )
     id_col = config.source.id_column
     stats = df.agg(
         F.count(F.lit(1)).alias("rows"),

@@ -7,7 +7,7 @@ the run id sends the same rows in the same batches even if the source changed si
 The round manifest is written last: without it, staging did not finish and is redone.
 
 Each batch is further dealt into ``parts`` (one per Spark task that will send it, equal to
-within one row) and every part is one file, ``staged/batch_id=N/part=P/``. Reading a batch
+within one row) and every part is one file, ``staged/batch_id=N/api_etl_part=P/``. Reading a batch
 is then a union of one-file scans: one task per part with no shuffle, so a batch's sending
 tasks start the moment a slot frees instead of waiting for a repartition stage.
 """
@@ -26,7 +26,10 @@ from api_etl.pipeline.storage import JsonStore, join
 log = logging.getLogger(__name__)
 
 BATCH_COLUMN = "batch_id"
-PART_COLUMN = "part"
+# Folder names under staged/; a source column of either name would be overwritten by
+# staging, so check_source refuses such a source before anything is written or sent.
+PART_COLUMN = "api_etl_part"
+STAGING_COLUMNS = (BATCH_COLUMN, PART_COLUMN)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,9 +93,8 @@ def write_run_manifest(store: JsonStore, layout: RunLayout, config_hash: str, so
 def stage_rows(df, store: JsonStore, layout: RunLayout, round_no: int, batch_size: int, rows: int,
                id_column: str, parts: int = 1) -> RoundManifest:
     """Write ``df`` under the round's staged prefix, one file per batch and part, then its manifest."""
-    from pyspark.sql import functions as F
-
     from pyspark.sql import Window
+    from pyspark.sql import functions as F
 
     batches = max(1, math.ceil(rows / batch_size))
     id_text = F.col(id_column).cast("string")

@@ -37,6 +37,13 @@ def test_missing_columns_are_all_listed(spark, local_doc, api):
     _assert_nothing_sent(api)
 
 
+def test_a_source_column_named_like_a_staging_column_is_refused(spark, local_doc, api):
+    _write_source(spark, local_doc, [("a", "p", 1.0, 7)], ["tracking_id", "patient_id", "amount", "Batch_ID"])
+    with pytest.raises(InputError, match=r"has column\(s\) \['Batch_ID'\], whose names the staging step uses"):
+        run_pipeline(spark, load(local_doc), run_id="reserved")
+    _assert_nothing_sent(api)
+
+
 def test_null_ids_are_counted(spark, local_doc, api):
     _write_source(spark, local_doc, [*source_rows(5), (None, "p", 1.0), (None, "q", 2.0)])
     with pytest.raises(InputError, match="2 row\\(s\\) of the source have a null id in column 'tracking_id'"):

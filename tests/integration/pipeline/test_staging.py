@@ -37,7 +37,7 @@ def test_each_batch_is_one_file_per_part_and_reads_back_in_that_many_partitions(
     staged = Path(layout.staged(0))
     for batch in range(3):
         parts = sorted(p.name for p in (staged / f"batch_id={batch}").iterdir() if p.is_dir())
-        assert parts == ["part=0", "part=1", "part=2"], f"batch {batch}: {parts}"
+        assert parts == ["api_etl_part=0", "api_etl_part=1", "api_etl_part=2"], f"batch {batch}: {parts}"
         for part in parts:
             files = list((staged / f"batch_id={batch}" / part).glob("*.parquet"))
             assert len(files) == 1, f"batch {batch} {part}: {len(files)} files"
@@ -57,8 +57,8 @@ def test_each_batch_is_one_file_per_part_and_reads_back_in_that_many_partitions(
     again = staging.stage_rows(_source(spark, 3000), store, again_layout, 0, 1000, 3000, "tracking_id", parts=3)
     assert again.batch_rows == manifest.batch_rows
     for part in range(3):
-        first = {r.tracking_id for r in spark.read.parquet(f"{layout.staged(0)}/batch_id=1/part={part}").collect()}
-        second = {r.tracking_id for r in spark.read.parquet(f"{again_layout.staged(0)}/batch_id=1/part={part}").collect()}
+        first = {r.tracking_id for r in spark.read.parquet(f"{layout.staged(0)}/batch_id=1/api_etl_part={part}").collect()}
+        second = {r.tracking_id for r in spark.read.parquet(f"{again_layout.staged(0)}/batch_id=1/api_etl_part={part}").collect()}
         assert first == second
 
 
