@@ -17,7 +17,7 @@ and cost the rate limiter its schedule.
 Bounds (checked by tests through :class:`EngineStats`):
 
 - in flight (rows inside the chain) <= ``concurrency``;
-- pending results (records made, not yet yielded) <= queue_size + concurrency + chunk_size;
+- pending results (records made, not yet handed to the caller) <= queue_size + concurrency + chunk_size;
 - outstanding rows (read, not yet yielded) <= 2 x queue_size + 2 x concurrency + chunk + 1.
 
 A row never fails the partition: build errors, transport errors, middleware exceptions and
@@ -165,7 +165,6 @@ class PartitionEngine:
             while not self._done:
                 chunk = scope.run(self._next_chunk(), in_thread=in_thread)
                 for record in chunk:
-                    stats.pending_results -= 1
                     stats.records_emitted += 1
                     yield record
                 if self._failure is not None:
@@ -279,6 +278,9 @@ class PartitionEngine:
             append(item)
             if len(chunk) >= size:
                 break
+        # Counted here, on the loop's thread, like the increments: with the loop on its own
+        # thread a decrement in the caller's thread would race them.
+        self.stats.pending_results -= len(chunk)
         return chunk
 
     async def _stop(self) -> None:
