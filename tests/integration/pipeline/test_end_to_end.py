@@ -125,7 +125,9 @@ def test_circuit_breaker_stops_a_run_into_a_wall(spark, s3_stack, api):
     summary = run_pipeline(spark, load(doc), run_id="wall-1")
     assert not summary.policy_met
     assert "circuit breaker" in summary.stop_reason and "HttpStatusError" in summary.stop_reason
-    assert summary.batches_done == 1 and summary.batches_total == 4
+    # The batch that tripped the breaker, and the other one in flight if it finished (and
+    # so was checkpointed) before its cancellation reached it; never the batches after them.
+    assert 1 <= summary.batches_done <= 2 and summary.batches_total == 4
     # Only the batches in flight when the first one tripped the breaker (2 by default, ~300
     # rows each; hashing makes sizes vary a little) reached the API, not the whole source.
     assert summary.rows_failed <= api.stats()["api_requests"] <= 2 * 340 < ROWS
