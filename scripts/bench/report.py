@@ -179,6 +179,15 @@ def markdown(results: dict) -> str:
 
 # -- plots -----------------------------------------------------------------------------------
 
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def plots(results: dict, out_dir: Path) -> list[Path]:
     import matplotlib
 
@@ -200,10 +209,7 @@ def plots(results: dict, out_dir: Path) -> list[Path]:
         ax2.set_title("Client CPU per 1,000 requests")
         for ax in (ax1, ax2):
             ax.tick_params(axis="x", rotation=30, labelsize=8)
-        fig.tight_layout()
-        paths.append(out_dir / "throughput.png")
-        fig.savefig(paths[-1], dpi=100)
-        plt.close(fig)
+        paths.append(_save(fig, out_dir / "throughput.png"))
     sweep = cases.get("batch_sweep")
     if sweep:
         sizes = [int(s) for s in sweep]
@@ -219,10 +225,7 @@ def plots(results: dict, out_dir: Path) -> list[Path]:
         ax2.set_ylabel("idle between batches, % of round")
         ax.set_title("Batch size sweep")
         ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
-        paths.append(out_dir / "batch_sweep.png")
-        fig.savefig(paths[-1], dpi=100)
-        plt.close(fig)
+        paths.append(_save(fig, out_dir / "batch_sweep.png"))
     rate = cases.get("rate_limit")
     if rate:
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -234,10 +237,7 @@ def plots(results: dict, out_dir: Path) -> list[Path]:
         ax.set_ylabel("requests the server received")
         ax.set_title("Job-wide rate limit, seen by the server")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        paths.append(out_dir / "rate_limit.png")
-        fig.savefig(paths[-1], dpi=100)
-        plt.close(fig)
+        paths.append(_save(fig, out_dir / "rate_limit.png"))
     return paths
 
 

@@ -100,9 +100,15 @@ class Bench:
         spec = self.work / f"{name}.spec.json"
         out = self.work / f"{name}.out.json"
         write_json(spec, {"master": master, "target": self.target.url, "jobs": jobs})
+        code, sampler = self._run_sampled(name, [PY, str(Path(__file__).with_name("spark_job.py")), str(spec), str(out)], timeout)
+        if code != 0:
+            raise RuntimeError(f"{name}: spark_job exited {code}\n{self._log_tail(name)}")
+        return json.loads(out.read_text()), sampler
+
+    def _run_sampled(self, name: str, cmd: list[str], timeout: float) -> tuple[int, TreeSampler]:
+        """Run ``cmd`` (output to ``<name>.log``), sampling its process tree; bounded by ``timeout``."""
         logf = open(self.work / f"{name}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([PY, str(Path(__file__).with_name("spark_job.py")), str(spec), str(out)],
-                                stdout=logf, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT))
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT))
         try:
             with TreeSampler(proc.pid, self.args.sample_interval) as sampler:
                 try:
@@ -112,10 +118,10 @@ class Bench:
                     raise TimeoutError(f"{name}: not finished within {timeout:.0f} s") from None
         finally:
             logf.close()
-        if code != 0:
-            tail = (self.work / f"{name}.log").read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{name}: spark_job exited {code}\n{tail}")
-        return json.loads(out.read_text()), sampler
+        return code, sampler
+
+    def _log_tail(self, name: str) -> str:
+        return (self.work / f"{name}.log").read_text(errors="replace")[-3000:]
 
     def _kill_tree(self, proc: subprocess.Popen) -> None:
         import psutil
@@ -165,22 +171,11 @@ class Bench:
                "--master", "local[2]", "--summary-json", str(summary_path)]
         self.target.reset()
         server0 = self.server_cpu()
-        logf = open(self.work / f"{name}.log", "wb")  # noqa: SIM115
         t0 = time.time()
-        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT))
-        try:
-            with TreeSampler(proc.pid, self.args.sample_interval) as sampler:
-                try:
-                    code = proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self._kill_tree(proc)
-                    raise TimeoutError(f"{name}: not finished within {timeout:.0f} s") from None
-        finally:
-            logf.close()
+        code, sampler = self._run_sampled(name, cmd, timeout)
         wall = time.time() - t0
         if not summary_path.exists():
-            tail = (self.work / f"{name}.log").read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{name}: api-etl run exited {code} without a summary\n{tail}")
+            raise RuntimeError(f"{name}: api-etl run exited {code} without a summary\n{self._log_tail(name)}")
         summary = json.loads(summary_path.read_text())
         checkpoints = [json.loads(p.read_text()) for p in sorted(Path(summary["checkpoint_path"]).glob("retry_round=0/batches/*.json"))]
         server = self.target.stats()

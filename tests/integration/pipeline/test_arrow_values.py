@@ -30,16 +30,22 @@ ROWS = [
 ]
 
 
-def test_values_fill_the_request_as_text_and_pass_through_with_their_types(spark, api, tmp_path):
+def _doc(spark, api, tmp_path, rows, query: dict, passthrough: list[str]) -> dict:
+    """No auth, no metrics: a GET per row with ``query``, ``rows`` written as the source."""
     doc = base_doc(api.url, str(tmp_path), metrics={"enabled": False})
     doc["auth"] = {"type": "none"}
     api.update_config({"auth": {"mode": "none"}})
-    doc["source"]["required_columns"] = ["seen_at", "day", "amount", "active", "tags", "owner"]
-    doc["endpoint"] = {"method": "GET", "base_url": api.url, "path": "/v1/patients/{tracking_id}",
-                       "query": {"at": "{seen_at}", "day": "{day}", "amount": "{amount}", "active": "{active}"}}
-    doc["sink"]["passthrough_columns"] = ["seen_at", "day", "amount", "active", "tags", "owner"]
-    doc["failure_policy"] = {"max_failure_ratio": 1.0}
-    spark.createDataFrame([ROWS[0]], SCHEMA).write.mode("overwrite").parquet(doc["source"]["path"])
+    doc["source"]["required_columns"] = passthrough
+    doc["endpoint"] = {"method": "GET", "base_url": api.url, "path": "/v1/patients/{tracking_id}", "query": query}
+    doc["sink"]["passthrough_columns"] = passthrough
+    spark.createDataFrame(rows, SCHEMA).write.mode("overwrite").parquet(doc["source"]["path"])
+    return doc
+
+
+def test_values_fill_the_request_as_text_and_pass_through_with_their_types(spark, api, tmp_path):
+    doc = _doc(spark, api, tmp_path, [ROWS[0]],
+               {"at": "{seen_at}", "day": "{day}", "amount": "{amount}", "active": "{active}"},
+               ["seen_at", "day", "amount", "active", "tags", "owner"])
 
     summary = run_pipeline(spark, load(doc), run_id="values")
     assert summary.rows_succeeded == 1
@@ -56,14 +62,7 @@ def test_values_fill_the_request_as_text_and_pass_through_with_their_types(spark
 
 
 def test_a_null_drops_its_query_parameter_and_passes_through_as_null(spark, api, tmp_path):
-    doc = base_doc(api.url, str(tmp_path), metrics={"enabled": False})
-    doc["auth"] = {"type": "none"}
-    api.update_config({"auth": {"mode": "none"}})
-    doc["source"]["required_columns"] = ["seen_at", "owner"]
-    doc["endpoint"] = {"method": "GET", "base_url": api.url, "path": "/v1/patients/{tracking_id}",
-                       "query": {"at": "{seen_at}"}}
-    doc["sink"]["passthrough_columns"] = ["seen_at", "owner"]
-    spark.createDataFrame(ROWS, SCHEMA).write.mode("overwrite").parquet(doc["source"]["path"])
+    doc = _doc(spark, api, tmp_path, ROWS, {"at": "{seen_at}"}, ["seen_at", "owner"])
 
     summary = run_pipeline(spark, load(doc), run_id="nulls")
     assert summary.rows_total == 2 and summary.rows_succeeded == 2

@@ -231,6 +231,11 @@ def test_200k_rows_stream_with_bounded_pending_results(scope):
     p = plan(template=template, concurrency=20, queue_size=40,
              transport_factory=EchoTransportFactory(yield_every=1, tag="200k"))
     engine = PartitionEngine(p, scope=scope, chunk_size=64)
+    assert engine.pending_bound == 40 + 20 + 64
+    _assert_streams_every_row_once_within_bounds(engine, n)
+
+
+def _assert_streams_every_row_once_within_bounds(engine: PartitionEngine, n: int) -> None:
     seen = bytearray(n)
     gen = engine.run(rows(n))
     first = next(gen)
@@ -246,9 +251,9 @@ def test_200k_rows_stream_with_bounded_pending_results(scope):
     stats = engine.stats
     assert bad == 0 and stats.records_emitted == stats.rows_read == n
     assert seen.count(1) == n  # every row exactly once
-    assert stats.max_pending_results <= engine.pending_bound == 40 + 20 + 64
+    assert stats.max_pending_results <= engine.pending_bound
     assert stats.max_outstanding_rows <= engine.outstanding_bound
-    assert stats.max_in_flight <= 20
+    assert stats.max_in_flight <= engine.plan.concurrency
     assert stats.pending_results == 0 and stats.in_flight == 0
 
 
@@ -303,16 +308,7 @@ def test_loop_in_thread_streams_with_the_same_bounds_and_stops_cleanly(scope):
     template = RequestTemplate("GET", "https://api.example.com", "/items/{id}", id_column="id")
     p = plan(template=template, concurrency=20, queue_size=40,
              transport_factory=EchoTransportFactory(yield_every=1, tag="thread"))
-    engine = PartitionEngine(p, scope=scope, chunk_size=64, loop_in_thread=True)
-    seen = bytearray(n)
-    row_index = FIELD_INDEX["row_id"]
-    for record in engine.run(rows(n)):
-        seen[int(record[row_index])] += 1
-    stats = engine.stats
-    assert seen.count(1) == n
-    assert stats.max_pending_results <= engine.pending_bound
-    assert stats.max_outstanding_rows <= engine.outstanding_bound
-    assert stats.max_in_flight <= 20
+    _assert_streams_every_row_once_within_bounds(PartitionEngine(p, scope=scope, chunk_size=64, loop_in_thread=True), n)
     # Closing early cancels the consumers on the loop's thread; the next partition reuses it.
     gen = PartitionEngine(p, scope=scope, chunk_size=2, loop_in_thread=True).run(rows(10_000))
     next(gen)
