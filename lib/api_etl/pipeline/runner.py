@@ -215,7 +215,7 @@ def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, pa
     count = batch_stats.CountingPartitionFunction(make_partition_function(plan, loop_in_thread=True), counter)
     results = staged_df.mapInArrow(ArrowPartitionFunction(count, arrow_schema(out_schema)), out_schema)
     phase("plan")
-    sink_io.write_batch(results, layout.sink_root, round_no)
+    sink_io.write_batch(results, layout, round_no, batch_id)
     phase("send_and_write")
     stats = batch_stats.to_batch_stats(counter.value)
     slot = None

@@ -1,9 +1,17 @@
 """Write one batch's records into its slot of the bronze table, read its outcome back.
 
-Each batch is written with dynamic partition overwrite on ``run_id/retry_round/batch_id``: a
-rerun replaces that slot only, and Spark moves a job's files into place at commit, so a
-crash mid-write leaves the slot absent or stale-and-unchecked, never half-counted. Stats
-are read back from the written slot rather than from the mapInArrow output, because
+A batch's slot is the Hive-style directory ``run_id=R/retry_round=K/batch_id=N`` under the
+sink; the batch is written straight into it (overwrite), with the three partition columns
+left to the path as ``partitionBy`` would. A rerun replaces that slot only, and Spark moves
+a job's files into place at commit, so a crash mid-write leaves the slot absent or
+stale-and-unchecked, never half-counted.
+
+Not ``partitionBy`` with dynamic overwrite: Spark sorts a partitioned write by its
+partition columns first, which holds a task's every record until its last response (a
+blocking sort whose values here are all equal) and only then writes the file. Written
+straight, records stream into the file as they arrive.
+
+Stats are read back from the written slot rather than from the mapInArrow output, because
 re-evaluating that output would send every request of the batch a second time.
 """
 
@@ -52,16 +60,10 @@ class BatchStats:
         return f"{kind} ({count} of {self.rows} rows)"
 
 
-def write_batch(results_df, sink_root: str, round_no: int) -> None:
-    from pyspark.sql import functions as F
-
-    (
-        results_df.withColumn("retry_round", F.lit(round_no))
-        .write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
-        .partitionBy(*PARTITION_COLUMNS)
-        .parquet(sink_root)
-    )
+def write_batch(results_df, layout: RunLayout, round_no: int, batch_id: int) -> None:
+    """Write the records of batch ``batch_id`` (whose ``run_id``/``batch_id`` columns hold
+    this run's and this batch's values) into its slot."""
+    results_df.drop(*PARTITION_COLUMNS).write.mode("overwrite").parquet(layout.sink_slot(round_no, batch_id))
 
 
 def read_slot(spark, layout: RunLayout, round_no: int, batch_id: int):
