@@ -18,6 +18,8 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from api_etl.engine.worker_startup import skip_unchanged_zip_rereads
+
 DEFAULT_ROWS_PER_BATCH = 1000
 
 
@@ -71,6 +73,8 @@ class ArrowPartitionFunction:
     rows_per_batch: int = DEFAULT_ROWS_PER_BATCH
 
     def __call__(self, batches: Iterable[Any]) -> Iterator[Any]:
+        # Runs in the worker: from this process's next task on, the task starts sooner.
+        skip_unchanged_zip_rereads()
         chunk: list[tuple[Any, ...]] = []
         size = self.rows_per_batch
         for record in self.inner(rows_of(batches)):
