@@ -21,9 +21,11 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     cfg = loaded.config
     middleware = ",".join(m.type for m in cfg.middleware) or "none"
+    batch = cfg.execution.batch_size
+    batch_text = f"auto ({cfg.execution.rows_per_batch()} rows)" if batch == "auto" else str(batch)
     print(
         f"OK {args.config}: {cfg.endpoint.method} {cfg.endpoint.base_url} auth={cfg.auth.type}"
-        f" middleware={middleware} batch_size={cfg.execution.batch_size}"
+        f" middleware={middleware} batch_size={batch_text}"
         + (" (secrets not resolved)" if args.no_secrets else "")
     )
     return EXIT_OK

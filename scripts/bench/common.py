@@ -45,10 +45,12 @@ def row_url(base: str, i: int) -> str:
 
 
 # execution.batch_size's default; the bench's pipeline runs use it unless they sweep it.
-DEFAULT_BATCH_SIZE = 10_000
+DEFAULT_BATCH_SIZE = "auto"
+# What it stages without a rate limit (the unlimited cases 3 and the sweep's default point).
+DEFAULT_ROWS_WITHOUT_RATE = 10_000
 
 
-def pipeline_config(target_url: str, workdir: str, *, batch_size: int = DEFAULT_BATCH_SIZE, concurrency: int = 20,
+def pipeline_config(target_url: str, workdir: str, *, batch_size: int | str = DEFAULT_BATCH_SIZE, concurrency: int = 20,
                     rate: float | None = None, partitions: int | None = None, name: str = "pipeline",
                     source: str | None = None) -> dict[str, Any]:
     execution: dict[str, Any] = {"batch_size": batch_size, "concurrency": concurrency}

@@ -139,10 +139,11 @@ def markdown(results: dict) -> str:
     rate = cases.get("rate_limit")
     if rate:
         lines += ["", "## Rate limit (job-wide, through the pipeline; the server's view)", "",
-                  "| limit req/s | requests | achieved req/s | achieved / limit | busiest 1-s window | window / limit |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "| limit req/s | requests | batches | achieved req/s | achieved / limit | busiest 1-s window | window / limit |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in rate.values():
-            lines.append(f"| {r['limit']:g} | {r['requests']:,} | {r['achieved_rps']} | {r['achieved_ratio']} | {r['max_1s_window']} | {r['max_1s_window_ratio']} |")
+            lines.append(f"| {r['limit']:g} | {r['requests']:,} | {r.get('batches', '-')} | {r['achieved_rps']} | {r['achieved_ratio']}"
+                         f" | {r['max_1s_window']} | {r['max_1s_window_ratio']} |")
     mem = cases.get("memory")
     if mem:
         lines += ["", "## Memory (one partition, fresh Python worker)", "",

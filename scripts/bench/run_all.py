@@ -358,7 +358,7 @@ class Bench:
         from report import ceiling_rps
 
         ceil = ceiling_rps(cases) or a.rate_high_default
-        default_batch = cases.get("batch_sweep", {}).get(str(common.DEFAULT_BATCH_SIZE), {})
+        default_batch = cases.get("batch_sweep", {}).get(str(common.DEFAULT_ROWS_WITHOUT_RATE), {})
         reached = [cases.get("3_pipeline", {}).get("rps"), default_batch.get("rps")]
         best = max((r for r in reached if r), default=a.rate_high_default)
         high = min(0.8 * ceil, 0.9 * best)
@@ -388,6 +388,7 @@ class Bench:
                 "max_1s_window": server["max_1s_window"],
                 "max_1s_window_ratio": round(server["max_1s_window"] / limit, 4),
                 "pipeline_rps": res["summary"]["requests_per_second"],
+                "batches": res["summary"]["batches_total"],
                 "per_second": timeline,
             }
             log(f"  limit {limit}: achieved {out[str(limit)]['achieved_ratio']}, max 1-s window {server['max_1s_window']}")
@@ -477,7 +478,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate-low", type=float, default=200)
     p.add_argument("--rate-medium", type=float, default=1000)
     p.add_argument("--rate-high-default", type=float, default=2000, help="used when case 3 did not run")
-    p.add_argument("--rate-seconds", type=float, default=15.0)
+    p.add_argument("--rate-seconds", type=float, default=75.0,
+                   help="seconds of sending per limit: more than one batch at the default batch size (auto: 60 s)")
     p.add_argument("--memory-rows", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000])
     p.add_argument("--scale-rows", type=int, default=1_000_000)
     p.add_argument("--case-timeout", type=float, default=240.0)

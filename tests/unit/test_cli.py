@@ -23,6 +23,7 @@ def test_validate_ok(tmp_path, capsys):
     assert main(["validate", str(cfg), "--no-secrets"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("OK ") and out.count("\n") == 1
+    assert "batch_size=auto (10000 rows)" in out  # the size a run would stage
 
 
 def test_validate_lists_every_error_and_exits_2(tmp_path, capsys):

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from api_etl.config.base import StrictModel
 from api_etl.metrics.names import DEFAULT_NAMESPACE
 
+# batch_size "auto": a batch takes about this long at the job's rate limit. Each batch costs
+# each slot a fixed 0.1-1 s (task launch, the parquet file's commit), so a batch sized in
+# seconds keeps that under ~2% at any rate, while a crash re-sends at most a minute or two.
+AUTO_BATCH_SECONDS = 60
+AUTO_BATCH_MIN_ROWS = 1_000
+AUTO_BATCH_MAX_ROWS = 200_000
+# Without a rate limit the speed is unknown before the run: a fixed size.
+AUTO_BATCH_ROWS_WITHOUT_RATE = 10_000
+
+
+def _check_batch_size(value: Any) -> Any:
+    if value == "auto" or (type(value) is int and value > 0):
+        return value
+    raise ValueError(f"must be a positive integer (rows per batch) or 'auto', got {value!r}")
+
 
 class ExecutionConfig(StrictModel):
-    batch_size: PositiveInt = Field(10_000, description="Rows per checkpointed batch.")
+    batch_size: Annotated[int | Literal["auto"], BeforeValidator(_check_batch_size)] = Field(
+        "auto",
+        description=f"Rows per checkpointed batch, or auto: {AUTO_BATCH_SECONDS} s of sending at"
+        f" max_requests_per_second (between {AUTO_BATCH_MIN_ROWS:,} and {AUTO_BATCH_MAX_ROWS:,}"
+        f" rows), {AUTO_BATCH_ROWS_WITHOUT_RATE:,} rows without a rate limit.",
+    )
     partitions: PositiveInt | None = Field(
         None, description="Spark partitions per batch; default: the tasks that run at once."
     )
@@ -27,6 +50,15 @@ class ExecutionConfig(StrictModel):
         description="Batches submitted at once: the next batch's tasks start as the last one's"
         " finish, so no slot idles at batch boundaries. A crash re-sends at most these batches.",
     )
+
+    def rows_per_batch(self) -> int:
+        """``batch_size`` as a number of rows (``auto`` resolved; see the field)."""
+        if self.batch_size != "auto":
+            return self.batch_size
+        rate = self.max_requests_per_second
+        if rate is None:
+            return AUTO_BATCH_ROWS_WITHOUT_RATE
+        return min(max(math.ceil(rate * AUTO_BATCH_SECONDS), AUTO_BATCH_MIN_ROWS), AUTO_BATCH_MAX_ROWS)
 
     def tasks_at_once(self, parallelism: int | None = None) -> int | None:
         """Tasks that can send at the same moment: slots, or fewer when batches are small."""

@@ -100,6 +100,8 @@ class PipelineConfig(StrictModel):
             include={"source", "sink", "endpoint", "middleware"},
             exclude={"sink": {"max_response_bytes"}},
         )
+        # As written ("auto" stays "auto"): the round's manifest fixes the batches, so a
+        # resume with a retuned rate keeps them.
         shaping["batch_size"] = self.execution.batch_size
         shaping["auth_type"] = self.auth.type
         text = json.dumps(shaping, sort_keys=True, separators=(",", ":"))

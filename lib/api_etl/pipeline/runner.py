@@ -143,7 +143,7 @@ def _stage_first_round(ctx: _Context, source_df, config_hash: str) -> staging.Ro
     if rows == 0:
         raise InputError(f"the source ({ctx.config.source.describe()}) has no rows")
     manifest = staging.stage_rows(
-        df, ctx.store, ctx.layout, 0, ctx.config.execution.batch_size, rows, ctx.config.source.id_column,
+        df, ctx.store, ctx.layout, 0, ctx.config.execution.rows_per_batch(), rows, ctx.config.source.id_column,
         _partitions(ctx),
     )
     staging.write_run_manifest(ctx.store, ctx.layout, config_hash, ctx.config.source.describe(), facts)
@@ -173,7 +173,7 @@ def _stage_retry_round(ctx: _Context, previous: staging.RoundManifest) -> stagin
         return None
     round_no = previous.retry_round + 1
     log.info("retrying %d failed row(s) of run %s as round %d", rows, ctx.layout.run_id, round_no)
-    return staging.stage_rows(rows_df, ctx.store, ctx.layout, round_no, ctx.config.execution.batch_size, rows, id_col,
+    return staging.stage_rows(rows_df, ctx.store, ctx.layout, round_no, ctx.config.execution.rows_per_batch(), rows, id_col,
                               _partitions(ctx))
 
 

@@ -25,7 +25,8 @@ def _errors(doc, text=None):
 
 def test_defaults():
     cfg = validate_document(_doc(), "c", resolve_secrets=False).config
-    assert cfg.execution.batch_size == 10_000
+    assert cfg.execution.batch_size == "auto"
+    assert cfg.execution.rows_per_batch() == 10_000  # no rate limit: a fixed size
     assert cfg.execution.concurrency == 20
     assert cfg.auth.type == "none"
     assert cfg.sink.dead_letter == "/data/out_dead_letter"
@@ -132,3 +133,38 @@ def test_config_hash_ignores_tuning_knobs_but_not_the_request():
     changed = validate_document(other, "c", resolve_secrets=False).config
     assert base.config_hash() == tuned.config_hash()
     assert base.config_hash() != changed.config_hash()
+
+
+@pytest.mark.parametrize(
+    ("execution", "rows"),
+    [
+        ({"max_requests_per_second": 100}, 6_000),  # 60 s at the limit
+        ({"max_requests_per_second": 2.5}, 1_000),  # a slow API: never below 1,000 rows
+        ({"max_requests_per_second": 50_000}, 200_000),  # a fast one: never above 200,000
+        ({"max_requests_per_second": 33.3}, 1_998),
+        ({"batch_size": 700, "max_requests_per_second": 100}, 700),  # a number is taken as is
+        ({"batch_size": "auto"}, 10_000),
+    ],
+)
+def test_batch_size_auto_is_a_minute_at_the_rate_limit(execution, rows):
+    cfg = validate_document(_doc(execution=execution), "c", resolve_secrets=False).config
+    assert cfg.execution.rows_per_batch() == rows
+
+
+@pytest.mark.parametrize("bad", [0, -5, "many", 2.5, True, None])
+def test_batch_size_must_be_rows_or_auto(bad):
+    issues = _errors(_doc(execution={"batch_size": bad}))
+    messages = {i.path: i.message for i in issues}
+    assert list(messages) == ["execution.batch_size"]
+    assert "positive integer (rows per batch) or 'auto'" in messages["execution.batch_size"]
+    assert repr(bad) in messages["execution.batch_size"]
+
+
+def test_batch_size_auto_hashes_as_written_so_a_resume_may_retune_the_rate():
+    def digest(rate):
+        doc = _doc(execution={"max_requests_per_second": rate})
+        return validate_document(doc, "c", resolve_secrets=False).config.config_hash()
+
+    assert digest(100) == digest(400)
+    fixed = validate_document(_doc(execution={"batch_size": 6000}), "c", resolve_secrets=False).config
+    assert fixed.config_hash() != validate_document(_doc(), "c", resolve_secrets=False).config.config_hash()
