@@ -34,6 +34,22 @@ def ceiling_cpu(cases: dict) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+def floor_note(cases: dict) -> str | None:
+    """Case 3's CPU split into the engine's (2) and Spark's (the floor), as one sentence."""
+    floor, engine, pipe = cases.get("3_spark_floor"), cases.get("2_engine"), cases.get("3_pipeline")
+    ceil_cpu = ceiling_cpu(cases)
+    if not (floor and floor.get("cpu_s_per_1k") and ceil_cpu):
+        return None
+    kinds = floor.get("cpu_by_process_kind_s_per_1k", {})
+    text = (f"Spark alone (the same records through mapInArrow and parquet, no HTTP, JIT warm) costs"
+            f" {floor['cpu_s_per_1k']} CPU s/1k (JVM {kinds.get('jvm')}, Python workers {kinds.get('python_worker')}),"
+            f" {_ratio(floor['cpu_s_per_1k'], ceil_cpu)}x the ceiling's CPU per request by itself")
+    if engine and pipe and pipe.get("warm_cpu_s_per_1k"):
+        text += (f"; engine alone (2) + Spark alone = {engine['cpu_s_per_1k'] + floor['cpu_s_per_1k']:.4f}"
+                 f" vs (3) after its first batch {pipe['warm_cpu_s_per_1k']}")
+    return text
+
+
 def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     out = []
     ceil, ceil_cpu = ceiling_rps(cases), ceiling_cpu(cases)
@@ -48,7 +64,8 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
         out.append(_target("(3) client CPU/request <= 1.2 x ceiling's", c <= 1.2, f"{c:.2f}",
                            f"all pipeline processes (JVM + Python workers + driver) in the send window:"
                            f" {pipe['cpu_s_per_1k']} vs {ceil_cpu:.3f} CPU s per 1k requests;"
-                           f" after the first batch (JIT warm): {warm}x; Python workers alone: {cw}x"))
+                           f" after the first batch (JIT warm): {warm}x; Python workers alone: {cw}x"
+                           + (f". {floor_note(cases)}" if floor_note(cases) else "")))
     else:
         out.append(_target("(3) >= 0.90 x ceiling req/s", None, "-", "case 1 or 3 did not run"))
     threads = cases.get("4_requests_threads")
@@ -124,6 +141,9 @@ def markdown(results: dict) -> str:
                      f" batch phases (s, summed): {p['batch_phase_seconds_total']}. After the first batch (JIT warm):"
                      f" {p.get('warm_rps')} req/s, {p.get('warm_cpu_s_per_1k')} CPU s/1k, by process"
                      f" {p.get('warm_cpu_by_process_kind_s_per_1k')}.")
+    note = floor_note(cases)
+    if note:
+        lines.append(f"\n{note}.")
     sc = cases.get("server_check")
     if sc:
         lines.append(f"\nServer check (ceiling client, {sc['mock_api']['requests']:,} rows): mock API {sc['mock_api']['rps']:.0f} /"

@@ -271,6 +271,9 @@ class Bench:
         log("case 4 requests + 20 threads in mapPartitions")
         cases["4_requests_threads"] = self.threads_case("case4", source, a.case_timeout * 3 + 120)
         log(f"  {cases['4_requests_threads']['rps']} req/s")
+        log("Spark floor: the pipeline's records through mapInArrow and parquet, no HTTP")
+        cases["3_spark_floor"] = self.floor_case("floor", source, a.case_timeout * 2 + 120)
+        log(f"  {cases['3_spark_floor']['cpu_s_per_1k']} CPU s/1k records (warm), {cases['3_spark_floor']['records_per_second']} records/s")
         log("case 5 sequential requests")
         cases["5_sequential"] = self.client_case("sequential", rows, 1, a.case_timeout * 4)
         log(f"  {cases['5_sequential']['rps']} req/s")
@@ -294,6 +297,26 @@ class Bench:
             "cpu_by_process_kind_s": kinds, "in_flight_total": 20 * CORES,
             "server_cpu_per_1k": per_1k(self.server_cpu() - s0, job["requests"]),
         }
+
+    def floor_case(self, name: str, source: Path, timeout: float) -> dict:
+        """What Spark alone costs per record of the pipeline (see ``spark_job.floor``).
+
+        The JVM and Python-worker CPU of writing the same records the pipeline writes, with
+        no request sent: the part of case 3's CPU that no HTTP client can save. The last of
+        the runs (JIT warm) is reported; the first is kept as ``cold``.
+        """
+        cfg = pipeline_config(self.target.url, str(self.work), concurrency=self.args.in_flight, name=name)
+        jobs, sampler = self.spark_jobs(name, [{"kind": "floor", "source": str(source), "sink": str(self.work / f"{name}-sink"),
+                                                "partitions": CORES, "config": cfg, "repeat": 3}], timeout)
+        job = jobs[0]
+        runs = []
+        for run in job["runs"]:
+            cpu, kinds = sampler.cpu_between(run["started"], run["finished"])
+            seconds = run["finished"] - run["started"]
+            runs.append({"seconds": round(seconds, 3), "records_per_second": round(job["records"] / seconds, 1),
+                         "cpu_s_per_1k": per_1k(cpu, job["records"]),
+                         "cpu_by_process_kind_s_per_1k": {k: per_1k(v, job["records"]) for k, v in kinds.items()}})
+        return {"records": job["records"], **runs[-1], "cold": runs[0], "runs": len(runs)}
 
     def section_latency(self) -> None:
         """Cases 1, 3 and 4 against an API that takes ``--latency-ms`` per request.

@@ -8,6 +8,10 @@ SPEC: ``{"master": "local[2]", "target": URL, "jobs": [...]}``; each job is a di
 - ``stage``: write ``rows`` rows (``tracking_id`` = ``row-%010d``) as parquet to ``path``.
 - ``pipeline``: ``run_pipeline`` with ``config`` (a config document) and ``run_id``; the
   target's stats are reset before and read after (with its per-second timeline).
+- ``floor``: Spark's own cost for the pipeline's records, with no HTTP: one real record is
+  fetched from the target on the driver, then ``mapInArrow`` (the pipeline's Arrow function)
+  emits a copy of it per source row (its row and request ids changed) and the result is
+  written as parquet, as a batch is. Run ``repeat`` times in this JVM; each is timed.
 - ``threads``: case 4, ``requests`` + a ``threads``-thread pool inside ``mapPartitions``
   over ``source`` (``partitions`` partitions), results written as parquet to ``sink``.
 
@@ -60,6 +64,48 @@ def pipeline(spark, job: dict, target: str) -> dict:
         f"{summary.checkpoint_path}/retry_round=0/batches/*.json"))]
     return {"summary": summary.as_dict(), "server": stats, "checkpoints": checkpoints,
             "started": started, "finished": finished}
+
+
+class CannedRecords:
+    """Floor job's record function: the same record for every row, ids changed."""
+
+    def __init__(self, record: tuple) -> None:
+        from api_etl.engine.record import FIELD_INDEX
+
+        self.record = record
+        self.row_i, self.request_i = FIELD_INDEX["row_id"], FIELD_INDEX["request_id"]
+
+    def __call__(self, rows):
+        record, row_i, request_i = list(self.record), self.row_i, self.request_i
+        for row in rows:
+            record[row_i] = record[request_i] = row["tracking_id"]
+            yield tuple(record)
+
+
+def floor(spark, job: dict, target: str) -> dict:
+    from api_etl.compile import build_worker_plan
+    from api_etl.config import validate_document
+    from api_etl.engine.arrow_io import ArrowPartitionFunction, arrow_schema
+    from api_etl.engine.partition import PartitionEngine
+    from api_etl.engine.record import record_schema
+    from api_etl.pipeline.sink import PARTITION_COLUMNS
+
+    loaded = validate_document(job["config"], "bench-floor", resolve_secrets=False)
+    plan = build_worker_plan(loaded, run_id="floor", batch_id="0")
+    record = next(iter(PartitionEngine(plan).run([{"tracking_id": "row-0000000000"}])))
+    schema = record_schema()
+    # One file per task, read without a shuffle, as the pipeline reads a staged batch.
+    staged = f"{job['sink']}/staged"
+    spark.read.parquet(job["source"]).repartition(job["partitions"]).write.mode("overwrite").parquet(staged)
+    src = spark.read.parquet(staged)
+    rows = src.count()
+    runs = []
+    for k in range(job.get("repeat", 2)):
+        started = time.time()
+        out = src.mapInArrow(ArrowPartitionFunction(CannedRecords(record), arrow_schema(schema)), schema)
+        out.drop(*PARTITION_COLUMNS).write.mode("overwrite").parquet(f"{job['sink']}/run={k}")
+        runs.append({"started": started, "finished": time.time()})
+    return {"records": rows, "runs": runs, "started": runs[0]["started"], "finished": runs[-1]["finished"]}
 
 
 class ThreadedRequests:
@@ -138,6 +184,8 @@ def main() -> int:
                 res = pipeline(spark, job, spec["target"])
             elif kind == "threads":
                 res = threads(spark, job, spec["target"])
+            elif kind == "floor":
+                res = floor(spark, job, spec["target"])
             else:
                 raise ValueError(f"unknown job kind {kind!r}")
             res.setdefault("started", t0)
