@@ -1,20 +1,20 @@
 """A token bucket for one Spark task's share of the job-wide request rate.
 
-The bucket is scheduled with the GCRA ("virtual scheduling") formulation: the caller holding
-the bucket's lock takes the next free slot and sleeps until it; callers are served in
-arrival order, and with a fake clock the timing is exact. ``capacity`` is the burst size:
-with the default 1, acquisitions are ``1 / rate`` seconds apart and an idle period gives no
-burst. Only while the schedule catches up on wake-up lateness (at most ``late_slack``,
-10 ms) can a few come closer; no one-second window then holds more than
-``rate + late_slack x rate + 1``.
+The bucket is scheduled with the GCRA ("virtual scheduling") formulation: each caller takes
+the next free slot at once and sleeps until it, so callers are served in arrival order, and
+with a fake clock the timing is exact. ``capacity`` is the burst size: with the default 1,
+acquisitions are ``1 / rate`` seconds apart and an idle period gives no burst. Only while the
+schedule catches up on wake-up lateness (at most ``late_slack``, 10 ms) can a few come
+closer; no one-second window then holds more than ``rate + late_slack x rate + 1``.
 
-Why a lock rather than reserving slots up front: reserved slots all come due together
-after the event loop stalls (a GC pause, a starved CPU), and the requests behind them then
-reach the API as a burst that breaks the limit over a one-second window. Here a caller that
-wakes later than its slot by more than ``late_slack`` moves the schedule to the moment it
-actually sends, so a stall costs a little throughput and never a burst; smaller lateness
-(timer jitter, the lock's hand-over on a busy loop) is caught up, so it does not drift the
-rate below the limit.
+Reserved slots all come due together after the event loop stalls (a GC pause, a starved
+CPU), and sending on them would reach the API as a burst that breaks the limit over a
+one-second window. So a caller that wakes later than its slot by more than ``late_slack``
+does not send on it: it takes a fresh slot at the end of the schedule (which restarts from
+now when every slot has passed). A stall costs a little throughput and never a burst;
+smaller lateness (timer jitter on a busy loop) is caught up, so it does not drift the rate
+below the limit. There is no lock: a lock handed from caller to caller cost a loop turn per
+request, which at thousands of requests per second was a noticeable share of the CPU.
 
 One bucket serves every task that runs in a worker process, one after another (it is
 cached in the process scope by the engine): a task that starts right after another in the
@@ -30,6 +30,9 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
+
+# Consecutive late wake-ups after which a caller sends anyway (a loop starved for seconds).
+MAX_LATE_WAKE_UPS = 50
 
 
 def per_task_rate(job_rate: float | None, concurrent_tasks: int) -> float | None:
@@ -72,9 +75,8 @@ class TokenBucket:
         # the interval: at most ``late_slack x rate + 1`` sends can bunch while the
         # schedule catches up, i.e. 1% of any one-second window (+1) at 10 ms.
         self._late_slack = late_slack
-        self._lock: asyncio.Lock | None = None  # created on first use, on the running loop
         self.acquired = 0
-        self.rescheduled = 0  # times a late wake-up moved the schedule
+        self.rescheduled = 0  # late wake-ups that took a fresh slot instead of sending
         self.waited = 0.0  # total seconds callers were told to sleep
 
     def reserve(self) -> float:
@@ -90,16 +92,18 @@ class TokenBucket:
         return delay if delay > 0 else 0.0
 
     async def acquire(self) -> None:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
+        # No lock: each caller takes its slot at once and sleeps to it, so callers wait in
+        # parallel (one timer each) instead of handing a lock on, one loop turn per request.
+        for _ in range(MAX_LATE_WAKE_UPS):
             delay = self.reserve()
             if delay <= 0:
                 return
             self.waited += delay
             due = self._clock() + delay
             await self._sleep(delay)
-            late = self._clock() - due
-            if late > self._late_slack:
-                self._tat += late  # the next slot counts from the actual send
-                self.rescheduled += 1
+            if self._clock() - due <= self._late_slack:
+                return
+            # Woken too late to send on this slot (a stalled loop): sending now could join
+            # the other late callers in a burst, so take a fresh slot at the schedule's end.
+            self.rescheduled += 1
+        # A loop starved this long sends one request late rather than never.

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from api_etl.engine.rate_limiter import TokenBucket, per_task_rate
-from tests.unit.engine.fakes import VirtualClock
+from tests.unit.engine.fakes import EventClock, VirtualClock
 
 
 def acquire_times(bucket, clock, n):
@@ -84,36 +84,72 @@ def test_per_task_rate():
         per_task_rate(0, 3)
 
 
-def test_a_stall_never_turns_into_a_burst():
-    """The loop wakes 1 s late (GC pause, starved CPU): the waiting callers must not all
-    fire at once; the next one waits a full interval from the late send."""
-    clock = VirtualClock()
-    bucket = TokenBucket(rate=10, clock=clock, sleep=clock.sleep)
+def _concurrent_send_times(bucket, clock, callers):
     times = []
-    stalled = []
-
-    async def stalling_sleep(delay):
-        if not stalled:
-            stalled.append(delay)
-            delay += 1.0  # this wake-up comes 1 s late
-        await clock.sleep(delay)
-
-    bucket._sleep = stalling_sleep
 
     async def one():
         await bucket.acquire()
         times.append(clock())
 
-    async def go():
-        await asyncio.gather(*(one() for _ in range(12)))
+    asyncio.run(clock.run(*(one() for _ in range(callers))))
+    return sorted(times)
 
-    asyncio.run(go())
-    times.sort()
-    assert bucket.rescheduled == 1
+
+def _assert_no_burst(times, rate):
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert min(gaps) == pytest.approx(0.1)  # never closer than 1 / rate, even after the stall
-    for t in times:  # and no one-second window holds more than rate + 1 sends
-        assert sum(1 for u in times if t <= u < t + 1.0) <= 10
+    assert min(gaps) >= 1 / rate - 1e-9, f"two sends {min(gaps):.4f} s apart at {rate}/s"
+    for t in times:  # and no one-second window holds more than the rate (1e-9: float sums)
+        assert sum(1 for u in times if t <= u < t + 1.0 - 1e-9) <= rate
+
+
+def test_a_caller_that_wakes_late_takes_a_fresh_slot_instead_of_sending():
+    """One caller's wake-up comes 1 s late (its slot long gone): it must not send on it;
+    the others, asleep on their own slots, are not held up by it."""
+    clock = EventClock()
+    bucket = TokenBucket(rate=10, clock=clock, sleep=clock.sleep)
+    stalled = []
+
+    async def stalling_sleep(delay):
+        if not stalled:
+            stalled.append(delay)
+            delay += 1.0
+        await clock.sleep(delay)
+
+    bucket._sleep = stalling_sleep
+    times = _concurrent_send_times(bucket, clock, 12)
+    assert bucket.rescheduled == 1
+    assert times == pytest.approx([0.0, *(i / 10 for i in range(2, 13))])  # slot 0.1 moved to 1.2
+    _assert_no_burst(times, 10)
+
+
+def test_a_stalled_loop_never_turns_into_a_burst():
+    """The whole loop freezes from 0.25 s to 1.25 s (a GC pause, a starved CPU): every caller
+    whose slot fell in the freeze wakes late at the same moment; they must go out spaced."""
+    clock = EventClock()
+    bucket = TokenBucket(rate=20, clock=clock, sleep=clock.sleep)
+
+    async def frozen_sleep(delay):
+        due = clock() + delay
+        if 0.25 < due < 1.25:
+            delay = 1.25 - clock()
+        await clock.sleep(delay)
+
+    bucket._sleep = frozen_sleep
+    times = _concurrent_send_times(bucket, clock, 40)
+    assert len(times) == 40
+    assert bucket.rescheduled == 19  # the slots 0.3 .. 1.2
+    _assert_no_burst(times, 20)
+    # The 19 late callers go out one interval apart from the freeze's end: a stall costs
+    # the frozen second, then the rate resumes exactly.
+    assert times[6:] == pytest.approx([1.25 + i * 0.05 for i in range(34)])
+
+
+def test_many_callers_keep_the_exact_spacing_without_a_lock():
+    clock = EventClock(start=7.0)
+    bucket = TokenBucket(rate=500, clock=clock, sleep=clock.sleep)
+    times = _concurrent_send_times(bucket, clock, 1000)
+    assert times == pytest.approx([7.0 + i / 500 for i in range(1000)])
+    assert bucket.rescheduled == 0
 
 
 def test_small_lateness_does_not_drift_the_rate():
