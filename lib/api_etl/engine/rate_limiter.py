@@ -70,8 +70,8 @@ class TokenBucket:
         self._sleep = sleep
         self._tat: float | None = None  # theoretical arrival time of the next request
         # Lateness absorbed without moving the schedule (sleep() always wakes a bit late,
-        # and the next caller takes the lock a loop turn later; moving the schedule for
-        # that would drift the rate below the limit). It is a fixed time, not a share of
+        # more so on a busy loop; moving the schedule for that would drift the rate below
+        # the limit). It is a fixed time, not a share of
         # the interval: at most ``late_slack x rate + 1`` sends can bunch while the
         # schedule catches up, i.e. 1% of any one-second window (+1) at 10 ms.
         self._late_slack = late_slack
