@@ -46,8 +46,9 @@ def row_url(base: str, i: int) -> str:
 
 # execution.batch_size's default; the bench's pipeline runs use it unless they sweep it.
 DEFAULT_BATCH_SIZE = "auto"
-# What it stages without a rate limit (the unlimited cases 3 and the sweep's default point).
-DEFAULT_ROWS_WITHOUT_RATE = 10_000
+# What it stages without a rate limit (the unlimited cases 3 and the sweep's default point):
+# local[2] x 20 in flight x 500 round trips.
+DEFAULT_ROWS_WITHOUT_RATE = 20_000
 
 
 def pipeline_config(target_url: str, workdir: str, *, batch_size: int | str = DEFAULT_BATCH_SIZE, concurrency: int = 20,

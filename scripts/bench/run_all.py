@@ -495,7 +495,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=50_000, help="rows for cases 1-5 and the batch sweep")
     p.add_argument("--in-flight", type=int, default=20, help="requests in flight per process / task")
-    p.add_argument("--batch-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1_000, 10_000, 50_000])
+    p.add_argument("--batch-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1_000, 10_000, 20_000, 50_000])
     p.add_argument("--latency-ms", type=float, default=50.0, help="the API's latency in the latency-bound section")
     p.add_argument("--latency-rows", type=int, default=20_000, help="rows per case in the latency-bound section")
     p.add_argument("--rate-low", type=float, default=200)

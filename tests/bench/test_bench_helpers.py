@@ -82,7 +82,8 @@ def test_bench_default_batch_size_is_the_configs_default():
     from api_etl.config.execution import ExecutionConfig
 
     assert common.DEFAULT_BATCH_SIZE == ExecutionConfig.model_fields["batch_size"].default
-    assert common.DEFAULT_ROWS_WITHOUT_RATE == ExecutionConfig(batch_size="auto").rows_per_batch()
+    bench = ExecutionConfig(batch_size="auto", concurrency=20)  # local[2], 20 in flight per task
+    assert common.DEFAULT_ROWS_WITHOUT_RATE == bench.rows_per_batch(parallelism=2)
 
 
 def test_warm_window_starts_at_the_second_batch_and_counts_its_requests():

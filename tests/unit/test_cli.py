@@ -23,7 +23,15 @@ def test_validate_ok(tmp_path, capsys):
     assert main(["validate", str(cfg), "--no-secrets"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("OK ") and out.count("\n") == 1
-    assert "batch_size=auto (10000 rows)" in out  # the size a run would stage
+    # No rate limit: the size grows with the cluster, which only the run knows.
+    assert "batch_size=auto (10000 rows per Spark slot)" in out
+
+
+def test_validate_prints_the_batch_size_a_rate_limit_gives(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(GOOD)
+    assert main(["validate", str(cfg), "--no-secrets", "--set", "execution.max_requests_per_second=250"]) == 0
+    assert "batch_size=auto (15000 rows)" in capsys.readouterr().out  # 60 s at the limit
 
 
 def test_validate_lists_every_error_and_exits_2(tmp_path, capsys):

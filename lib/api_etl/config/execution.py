@@ -16,8 +16,11 @@ from api_etl.metrics.names import DEFAULT_NAMESPACE
 AUTO_BATCH_SECONDS = 60
 AUTO_BATCH_MIN_ROWS = 1_000
 AUTO_BATCH_MAX_ROWS = 200_000
-# Without a rate limit the speed is unknown before the run: a fixed size.
-AUTO_BATCH_ROWS_WITHOUT_RATE = 10_000
+# Without a rate limit the speed is unknown before the run, so a batch is sized in round
+# trips instead: each of its tasks gets this many per request slot (concurrency x this
+# rows), 25 s at 50 ms a request. A fixed row count would give each task of a big
+# cluster a handful of requests per batch and the per-batch overhead would dominate.
+AUTO_BATCH_ROUND_TRIPS = 500
 
 
 def _check_batch_size(value: Any) -> Any:
@@ -31,7 +34,8 @@ class ExecutionConfig(StrictModel):
         "auto",
         description=f"Rows per checkpointed batch, or auto: {AUTO_BATCH_SECONDS} s of sending at"
         f" max_requests_per_second (between {AUTO_BATCH_MIN_ROWS:,} and {AUTO_BATCH_MAX_ROWS:,}"
-        f" rows), {AUTO_BATCH_ROWS_WITHOUT_RATE:,} rows without a rate limit.",
+        f" rows); without a rate limit, {AUTO_BATCH_ROUND_TRIPS} round trips per request in"
+        f" flight: tasks per batch x concurrency x {AUTO_BATCH_ROUND_TRIPS} rows (same bounds).",
     )
     partitions: PositiveInt | None = Field(
         None, description="Spark partitions per batch; default: the tasks that run at once."
@@ -51,14 +55,26 @@ class ExecutionConfig(StrictModel):
         " finish, so no slot idles at batch boundaries. A crash re-sends at most these batches.",
     )
 
-    def rows_per_batch(self) -> int:
-        """``batch_size`` as a number of rows (``auto`` resolved; see the field)."""
+    def tasks_per_batch(self, parallelism: int | None = None) -> int:
+        """Spark tasks a batch is split into: ``partitions``, else one per slot of the cluster
+        (Spark's ``parallelism``; ``concurrent_tasks`` or 1 where that is unknown, as in
+        ``api-etl validate``)."""
+        return self.partitions or parallelism or self.concurrent_tasks or 1
+
+    def rows_per_batch(self, parallelism: int | None = None) -> int:
+        """``batch_size`` as a number of rows (``auto`` resolved; see the field).
+
+        ``parallelism`` is Spark's (the slots of the cluster); it matters only for ``auto``
+        without a rate limit, when ``concurrent_tasks`` and ``partitions`` are unset.
+        """
         if self.batch_size != "auto":
             return self.batch_size
         rate = self.max_requests_per_second
         if rate is None:
-            return AUTO_BATCH_ROWS_WITHOUT_RATE
-        return min(max(math.ceil(rate * AUTO_BATCH_SECONDS), AUTO_BATCH_MIN_ROWS), AUTO_BATCH_MAX_ROWS)
+            rows = self.tasks_per_batch(parallelism) * self.concurrency * AUTO_BATCH_ROUND_TRIPS
+        else:
+            rows = math.ceil(rate * AUTO_BATCH_SECONDS)
+        return min(max(rows, AUTO_BATCH_MIN_ROWS), AUTO_BATCH_MAX_ROWS)
 
     def tasks_at_once(self, parallelism: int | None = None) -> int | None:
         """Tasks that can send at the same moment: slots, or fewer when batches are small."""

@@ -26,7 +26,7 @@ def _errors(doc, text=None):
 def test_defaults():
     cfg = validate_document(_doc(), "c", resolve_secrets=False).config
     assert cfg.execution.batch_size == "auto"
-    assert cfg.execution.rows_per_batch() == 10_000  # no rate limit: a fixed size
+    assert cfg.execution.rows_per_batch(parallelism=2) == 20_000  # no rate: 2 tasks x 20 x 500
     assert cfg.execution.concurrency == 20
     assert cfg.auth.type == "none"
     assert cfg.sink.dead_letter == "/data/out_dead_letter"
@@ -143,12 +143,31 @@ def test_config_hash_ignores_tuning_knobs_but_not_the_request():
         ({"max_requests_per_second": 50_000}, 200_000),  # a fast one: never above 200,000
         ({"max_requests_per_second": 33.3}, 1_998),
         ({"batch_size": 700, "max_requests_per_second": 100}, 700),  # a number is taken as is
-        ({"batch_size": "auto"}, 10_000),
     ],
 )
 def test_batch_size_auto_is_a_minute_at_the_rate_limit(execution, rows):
     cfg = validate_document(_doc(execution=execution), "c", resolve_secrets=False).config
     assert cfg.execution.rows_per_batch() == rows
+    assert cfg.execution.rows_per_batch(parallelism=64) == rows  # the rate decides, not the slots
+
+
+@pytest.mark.parametrize(
+    ("execution", "parallelism", "rows"),
+    [
+        ({}, 2, 20_000),  # local[2]: 2 tasks x 20 in flight x 500 round trips
+        ({}, 40, 200_000),  # 10 G.1X workers: 400,000, capped
+        ({"concurrency": 5}, 8, 20_000),
+        ({"concurrency": 1}, 1, 1_000),  # never below 1,000 rows
+        ({"partitions": 4}, 40, 40_000),  # the batch's own tasks, not the cluster's slots
+        ({"concurrent_tasks": 3}, None, 30_000),  # validate, without Spark: the stated slots
+        ({"concurrent_tasks": 3}, 2, 20_000),  # a run splits a batch over Spark's slots
+        ({}, None, 10_000),  # nothing known: one task
+        ({"batch_size": 700}, 40, 700),
+    ],
+)
+def test_batch_size_auto_without_a_rate_is_round_trips_per_request_in_flight(execution, parallelism, rows):
+    cfg = validate_document(_doc(execution=execution), "c", resolve_secrets=False).config
+    assert cfg.execution.rows_per_batch(parallelism) == rows
 
 
 @pytest.mark.parametrize("bad", [0, -5, "many", 2.5, True, None])
