@@ -9,13 +9,14 @@ export API_ETL_JARS_DIR := $(JARS_DIR)
 export SPARK_LOCAL_IP := 127.0.0.1
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv jars check-java test test-unit test-integration demo package bench clean
+.PHONY: help setup venv jars check-java test test-unit test-integration demo package bench bench-layers clean
 
 help:
 	@echo "make demo   - run the whole pipeline on the embedded local stack and print a summary"
 	@echo "make test   - run the test suite (sets up venv, jars and Terraform tools first)"
 	@echo "make package - build the library wheel into dist/"
 	@echo "make bench  - throughput, rate-limit, memory and batch benchmarks (long)"
+	@echo "make bench-layers - the partition engine's CPU per request, layer by layer (~2 min)"
 
 include mk/terraform.mk
 include mk/local.mk
@@ -56,6 +57,9 @@ package: venv
 
 bench: setup check-java
 	$(PY) scripts/bench/run_all.py
+
+bench-layers: setup
+	$(PY) scripts/bench/engine_layers.py
 
 clean:
 	rm -rf dist build .pytest_cache demo-output

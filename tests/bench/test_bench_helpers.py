@@ -4,17 +4,11 @@ no Spark; the benchmark itself runs only with ``make bench``."""
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
+import common  # scripts/bench, put on the path by conftest.py
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench"
-sys.path.insert(0, str(BENCH))
-
-import common  # noqa: E402
-import report  # noqa: E402
-import run_all  # noqa: E402
+import report
+import run_all
 
 
 def test_sampler_interpolates_cpu_between_samples():
