@@ -21,17 +21,9 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     cfg = loaded.config
     middleware = ",".join(m.type for m in cfg.middleware) or "none"
-    batch = cfg.execution.batch_size
-    batch_text = str(batch)
-    if batch == "auto":
-        execution = cfg.execution
-        batch_text = f"auto ({execution.rows_per_batch()} rows)"
-        if execution.max_requests_per_second is None and not (execution.partitions or execution.concurrent_tasks):
-            # Sized by the cluster's slots, which only the run knows.
-            batch_text = f"auto ({execution.rows_per_batch(1)} rows per Spark slot)"
     print(
         f"OK {args.config}: {cfg.endpoint.method} {cfg.endpoint.base_url} auth={cfg.auth.type}"
-        f" middleware={middleware} batch_size={batch_text}"
+        f" middleware={middleware} batch_size={cfg.execution.describe_batch_size()}"
         + (" (secrets not resolved)" if args.no_secrets else "")
     )
     return EXIT_OK

@@ -62,17 +62,25 @@ def ceiling(base: str, start: int, stop: int, in_flight: int) -> dict[str, Any]:
 
 # -- (2) the partition engine alone ------------------------------------------------------
 
-def engine(base: str, start: int, stop: int, in_flight: int, workdir: str) -> dict[str, Any]:
+def engine_plan(base: str, workdir: str, in_flight: int, middleware: list | None = None) -> Any:
+    """The worker plan case 3 would build (``middleware`` replaces the bench's chain if given)."""
     from api_etl.compile import build_worker_plan
     from api_etl.config import validate_document
-    from api_etl.engine.partition import PartitionEngine
-    from api_etl.engine.record import FIELD_INDEX
 
     from common import pipeline_config
 
     doc = pipeline_config(base, workdir, concurrency=in_flight)
-    plan = build_worker_plan(validate_document(doc, "bench-engine", resolve_secrets=False),
+    if middleware is not None:
+        doc["middleware"] = middleware
+    return build_worker_plan(validate_document(doc, "bench-engine", resolve_secrets=False),
                              run_id="bench", batch_id="0")
+
+
+def engine(base: str, start: int, stop: int, in_flight: int, workdir: str) -> dict[str, Any]:
+    from api_etl.engine.partition import PartitionEngine
+    from api_etl.engine.record import FIELD_INDEX
+
+    plan = engine_plan(base, workdir, in_flight)
     ok_i = FIELD_INDEX["ok"]
     rows = ({"tracking_id": row_id(i)} for i in range(start, stop))
     cpu0, t0 = self_cpu(), time.time()

@@ -32,8 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import clients
 import common
-from common import pipeline_config, row_id, row_url, self_cpu, start_target
+from common import row_id, row_url, self_cpu, start_target
 
 IN_FLIGHT = 20
 
@@ -98,17 +99,11 @@ def transport_loop(base: str, rows: int) -> float:
 
 def engine_loop(base: str, rows: int, workdir: str, *, middleware: list | None, canned: bool = False) -> float:
     """CPU seconds for ``PartitionEngine`` to turn ``rows`` rows into records."""
-    from api_etl.compile import build_worker_plan
-    from api_etl.config import validate_document
     from api_etl.engine.partition import PartitionEngine
     from api_etl.engine.record import FIELD_INDEX
     from api_etl.transport.process_scope import ProcessScope
 
-    doc = pipeline_config(base, workdir, concurrency=IN_FLIGHT)
-    if middleware is not None:
-        doc["middleware"] = middleware
-    plan = build_worker_plan(validate_document(doc, "engine-layers", resolve_secrets=False),
-                             run_id="layers", batch_id="0")
+    plan = clients.engine_plan(base, workdir, IN_FLIGHT, middleware)
     if canned:
         plan = dataclasses.replace(plan, transport_factory=_canned_transport)
     scope = ProcessScope()  # a fresh loop and transport per run, closed below
@@ -130,8 +125,6 @@ def engine_loop(base: str, rows: int, workdir: str, *, middleware: list | None, 
 
 def measure(base: str, rows: int, repeats: int, workdir: str) -> dict[str, list[float]]:
     """CPU ms per request of each layer, ``repeats`` times, the layers alternating."""
-    import clients
-
     layers: dict[str, Callable[[], float]] = {
         "ceiling: bare aiohttp loop": lambda: clients.ceiling(base, 0, rows, IN_FLIGHT)["cpu_seconds"],
         "our aiohttp transport": lambda: transport_loop(base, rows),

@@ -65,7 +65,7 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
                            f"all pipeline processes (JVM + Python workers + driver) in the send window:"
                            f" {pipe['cpu_s_per_1k']} vs {ceil_cpu:.3f} CPU s per 1k requests;"
                            f" after the first batch (JIT warm): {warm}x; Python workers alone: {cw}x"
-                           + (f". {floor_note(cases)}" if floor_note(cases) else "")))
+                           + (f". {note}" if (note := floor_note(cases)) else "")))
     else:
         out.append(_target("(3) >= 0.90 x ceiling req/s", None, "-", "case 1 or 3 did not run"))
     threads = cases.get("4_requests_threads")

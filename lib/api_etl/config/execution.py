@@ -65,7 +65,7 @@ class ExecutionConfig(StrictModel):
         """``batch_size`` as a number of rows (``auto`` resolved; see the field).
 
         ``parallelism`` is Spark's (the slots of the cluster); it matters only for ``auto``
-        without a rate limit, when ``concurrent_tasks`` and ``partitions`` are unset.
+        without a rate limit and without ``partitions`` (see :meth:`tasks_per_batch`).
         """
         if self.batch_size != "auto":
             return self.batch_size
@@ -75,6 +75,15 @@ class ExecutionConfig(StrictModel):
         else:
             rows = math.ceil(rate * AUTO_BATCH_SECONDS)
         return min(max(rows, AUTO_BATCH_MIN_ROWS), AUTO_BATCH_MAX_ROWS)
+
+    def describe_batch_size(self) -> str:
+        """``batch_size`` as ``api-etl validate`` prints it, before any cluster is known."""
+        if self.batch_size != "auto":
+            return str(self.batch_size)
+        if self.max_requests_per_second is None and not (self.partitions or self.concurrent_tasks):
+            # Sized by the cluster's slots, which only the run knows.
+            return f"auto ({self.rows_per_batch(1)} rows per Spark slot)"
+        return f"auto ({self.rows_per_batch()} rows)"
 
     def tasks_at_once(self, parallelism: int | None = None) -> int | None:
         """Tasks that can send at the same moment: slots, or fewer when batches are small."""

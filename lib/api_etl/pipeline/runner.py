@@ -143,7 +143,7 @@ def _stage_first_round(ctx: _Context, source_df, config_hash: str) -> staging.Ro
     if rows == 0:
         raise InputError(f"the source ({ctx.config.source.describe()}) has no rows")
     manifest = staging.stage_rows(
-        df, ctx.store, ctx.layout, 0, ctx.config.execution.rows_per_batch(ctx.parallelism), rows, ctx.config.source.id_column,
+        df, ctx.store, ctx.layout, 0, _rows_per_batch(ctx), rows, ctx.config.source.id_column,
         _partitions(ctx),
     )
     staging.write_run_manifest(ctx.store, ctx.layout, config_hash, ctx.config.source.describe(), facts)
@@ -173,13 +173,18 @@ def _stage_retry_round(ctx: _Context, previous: staging.RoundManifest) -> stagin
         return None
     round_no = previous.retry_round + 1
     log.info("retrying %d failed row(s) of run %s as round %d", rows, ctx.layout.run_id, round_no)
-    return staging.stage_rows(rows_df, ctx.store, ctx.layout, round_no, ctx.config.execution.rows_per_batch(ctx.parallelism), rows, id_col,
+    return staging.stage_rows(rows_df, ctx.store, ctx.layout, round_no, _rows_per_batch(ctx), rows, id_col,
                               _partitions(ctx))
 
 
 def _partitions(ctx: _Context) -> int:
     """Tasks per batch: ``execution.partitions``, else one per slot of the cluster."""
     return ctx.config.execution.tasks_per_batch(ctx.parallelism)
+
+
+def _rows_per_batch(ctx: _Context) -> int:
+    """``execution.batch_size`` resolved for this cluster (``auto`` may depend on its slots)."""
+    return ctx.config.execution.rows_per_batch(ctx.parallelism)
 
 
 @dataclasses.dataclass
