@@ -271,6 +271,9 @@ class Bench:
         log("case 4 requests + 20 threads in mapPartitions")
         cases["4_requests_threads"] = self.threads_case("case4", source, a.case_timeout * 3 + 120)
         log(f"  {cases['4_requests_threads']['rps']} req/s")
+        log("hand-written aiohttp loop in mapInArrow (the bound for any aiohttp pipeline through Spark)")
+        cases["3_handwritten_spark"] = self.handwritten_case("handwritten", source, a.case_timeout * 2 + 120)
+        log(f"  {cases['3_handwritten_spark']['rps']} req/s, {cases['3_handwritten_spark']['cpu_s_per_1k']} CPU s/1k")
         log("Spark floor: the pipeline's records through mapInArrow and parquet, no HTTP")
         cases["3_spark_floor"] = self.floor_case("floor", source, a.case_timeout * 2 + 120)
         log(f"  {cases['3_spark_floor']['cpu_s_per_1k']} CPU s/1k records (warm), {cases['3_spark_floor']['records_per_second']} records/s")
@@ -280,21 +283,33 @@ class Bench:
 
     def threads_case(self, name: str, source: Path, timeout: float) -> dict:
         """Case 4: ``requests`` + a 20-thread pool in ``mapPartitions``, in its own Spark process."""
+        return self._sent_case(name, {"kind": "threads", "threads": 20}, source, timeout, in_flight_total=20 * CORES)
+
+    def handwritten_case(self, name: str, source: Path, timeout: float) -> dict:
+        """A bare aiohttp loop in ``mapInArrow`` (see ``spark_job.HandWrittenAiohttp``), same in flight as (3)."""
+        in_flight = self.args.in_flight
+        return self._sent_case(name, {"kind": "handwritten", "in_flight": in_flight}, source, timeout,
+                               in_flight_total=in_flight * CORES)
+
+    def _sent_case(self, name: str, job: dict, source: Path, timeout: float, *, in_flight_total: int) -> dict:
+        """One Spark job that sends every row of ``source`` and writes what came back (4 and 3h)."""
         self.target.reset()
         s0 = self.server_cpu()
-        jobs, sampler = self.spark_jobs(name, [{"kind": "threads", "source": str(source), "sink": str(self.work / f"{name}-sink"),
-                                                "threads": 20, "partitions": CORES}], timeout)
+        job = {**job, "source": str(source), "sink": str(self.work / f"{name}-sink"), "partitions": CORES}
+        jobs, sampler = self.spark_jobs(name, [job], timeout)
         job = jobs[0]
         cpu, kinds = sampler.cpu_between(job["first_sent"], job["last_answered"])
+        job_cpu, _ = sampler.cpu_between(job["started"], job["finished"])
         seconds = job["finished"] - job["started"]
         window = job["last_answered"] - job["first_sent"]
         return {
             "requests": job["requests"], "non_2xx": job["non_2xx"], "seconds": round(seconds, 3),
-            "job_rps": round(job["requests"] / seconds, 1),
+            # The whole Spark job (read, send, write), as case 3's round_rps.
+            "job_rps": round(job["requests"] / seconds, 1), "job_cpu_s_per_1k": per_1k(job_cpu, job["requests"]),
             # First request to last response, as the ceiling and the pipeline are measured.
             "rps": round(job["requests"] / window, 1), "send_window_seconds": round(window, 3),
             "cpu_seconds": round(cpu, 3), "cpu_s_per_1k": per_1k(cpu, job["requests"]),
-            "cpu_by_process_kind_s": kinds, "in_flight_total": 20 * CORES,
+            "cpu_by_process_kind_s": kinds, "in_flight_total": in_flight_total,
             "server_cpu_per_1k": per_1k(self.server_cpu() - s0, job["requests"]),
         }
 

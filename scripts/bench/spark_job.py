@@ -14,6 +14,10 @@ SPEC: ``{"master": "local[2]", "target": URL, "jobs": [...]}``; each job is a di
   written as parquet, as a batch is. Run ``repeat`` times in this JVM; each is timed.
 - ``threads``: case 4, ``requests`` + a ``threads``-thread pool inside ``mapPartitions``
   over ``source`` (``partitions`` partitions), results written as parquet to ``sink``.
+- ``handwritten``: the best a user could hand-write through Spark with no framework: a bare
+  aiohttp loop (uvloop, ``in_flight`` requests in flight) inside ``mapInArrow``, one Spark
+  job for all rows, (id, status, body, times) written as parquet to ``sink``. The bound on
+  any aiohttp pipeline through Spark on this machine.
 
 Each job's result has ``started``/``finished`` (epoch seconds) so the parent, which samples
 this process tree, can attribute CPU to it. OUT is rewritten after every job.
@@ -82,6 +86,14 @@ class CannedRecords:
             yield tuple(record)
 
 
+def _one_file_per_task(spark, job: dict):
+    """``source`` rewritten as one file per task and read back: read without a shuffle, as
+    the pipeline reads a staged batch (the rewrite is not part of any timed job)."""
+    staged = f"{job['sink']}-staged"
+    spark.read.parquet(job["source"]).repartition(job["partitions"]).write.mode("overwrite").parquet(staged)
+    return spark.read.parquet(staged)
+
+
 def floor(spark, job: dict, target: str) -> dict:
     from api_etl.compile import build_worker_plan
     from api_etl.config import validate_document
@@ -94,10 +106,7 @@ def floor(spark, job: dict, target: str) -> dict:
     plan = build_worker_plan(loaded, run_id="floor", batch_id="0")
     record = next(iter(PartitionEngine(plan).run([{"tracking_id": "row-0000000000"}])))
     schema = record_schema()
-    # One file per task, read without a shuffle, as the pipeline reads a staged batch.
-    staged = f"{job['sink']}/staged"
-    spark.read.parquet(job["source"]).repartition(job["partitions"]).write.mode("overwrite").parquet(staged)
-    src = spark.read.parquet(staged)
+    src = _one_file_per_task(spark, job)
     rows = src.count()
     runs = []
     for k in range(job.get("repeat", 2)):
@@ -144,18 +153,90 @@ class ThreadedRequests:
                 yield from pool.map(call, chunk)
 
 
-def threads(spark, job: dict, target: str) -> dict:
+class HandWrittenAiohttp:
+    """The hand-written baseline: a bare aiohttp loop per partition inside ``mapInArrow``.
+
+    Written as a user who wants the last request per second would: the partition's ids read
+    up front (no memory bound), ``in_flight`` workers on one uvloop session, results yielded
+    as Arrow batches of ``OUT_BATCH`` rows. No retries, no records beyond the response.
+    """
+
+    OUT_BATCH = 10_000
+
+    def __init__(self, base: str, in_flight: int) -> None:
+        self.base, self.in_flight = base, in_flight
+
+    def __call__(self, batches):
+        import asyncio
+
+        import aiohttp
+        import pyarrow as pa
+        import uvloop
+
+        ids = [i for b in batches for i in b.column("tracking_id").to_pylist()]
+        out: list[tuple] = []
+
+        async def main() -> None:
+            next_i = 0
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self.in_flight)) as session:
+                async def worker() -> None:
+                    nonlocal next_i
+                    while next_i < len(ids):
+                        row_id = ids[next_i]
+                        next_i += 1
+                        t0 = time.time()
+                        try:
+                            async with session.get(f"{self.base}/v1/patients/{row_id}") as resp:
+                                body = await resp.text()
+                                out.append((row_id, resp.status, body, None, t0, time.time()))
+                        except Exception as exc:  # noqa: BLE001
+                            out.append((row_id, None, None, repr(exc), t0, time.time()))
+
+                await asyncio.gather(*(worker() for _ in range(self.in_flight)))
+
+        loop = uvloop.new_event_loop()
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+        types = [pa.string(), pa.int32(), pa.string(), pa.string(), pa.float64(), pa.float64()]
+        for start in range(0, len(out), self.OUT_BATCH):
+            columns = list(zip(*out[start:start + self.OUT_BATCH]))
+            yield pa.RecordBatch.from_arrays([pa.array(c, t) for c, t in zip(columns, types)], names=RESULT_COLUMNS)
+
+
+RESULT_COLUMNS = ["tracking_id", "status", "body", "error", "sent_at", "answered_at"]
+
+
+def result_schema():
+    """Cases 4 and the hand-written loop: one row per request (``RESULT_COLUMNS``)."""
     from pyspark.sql import types as T
 
-    schema = T.StructType([T.StructField("tracking_id", T.StringType()), T.StructField("status", T.IntegerType()),
-                           T.StructField("body", T.StringType()), T.StructField("error", T.StringType()),
-                           T.StructField("sent_at", T.DoubleType()), T.StructField("answered_at", T.DoubleType())])
+    return T.StructType([T.StructField("tracking_id", T.StringType()), T.StructField("status", T.IntegerType()),
+                         T.StructField("body", T.StringType()), T.StructField("error", T.StringType()),
+                         T.StructField("sent_at", T.DoubleType()), T.StructField("answered_at", T.DoubleType())])
+
+
+def threads(spark, job: dict, target: str) -> dict:
     src = spark.read.parquet(job["source"]).repartition(job["partitions"])
     src.count()
     started = time.time()
     rdd = src.rdd.mapPartitions(ThreadedRequests(target, job["threads"]))
-    out = spark.createDataFrame(rdd, schema)
+    spark.createDataFrame(rdd, result_schema()).write.mode("overwrite").parquet(job["sink"])
+    return _sent_results(spark, job, started)
+
+
+def handwritten(spark, job: dict, target: str) -> dict:
+    src = _one_file_per_task(spark, job)
+    src.count()
+    started = time.time()
+    out = src.mapInArrow(HandWrittenAiohttp(target, job["in_flight"]), result_schema())
     out.write.mode("overwrite").parquet(job["sink"])
+    return _sent_results(spark, job, started)
+
+
+def _sent_results(spark, job: dict, started: float) -> dict:
+    """What the sink of case 4 or the hand-written loop holds, and its send window."""
     finished = time.time()
     result = spark.read.parquet(job["sink"])
     rows = result.count()
@@ -186,6 +267,8 @@ def main() -> int:
                 res = threads(spark, job, spec["target"])
             elif kind == "floor":
                 res = floor(spark, job, spec["target"])
+            elif kind == "handwritten":
+                res = handwritten(spark, job, spec["target"])
             else:
                 raise ValueError(f"unknown job kind {kind!r}")
             res.setdefault("started", t0)

@@ -89,3 +89,40 @@ def test_warm_window_starts_at_the_second_batch_and_counts_its_requests():
     start, end, requests = run_all.warm_window(checkpoints)
     assert end - start == pytest.approx(9.0) and requests == 170
     assert run_all.warm_window(checkpoints[:1]) is None
+
+
+def test_handwritten_note_compares_whole_jobs_and_reaches_the_targets_reasons():
+    cases = _cases()
+    cases["3_pipeline"]["round_rps"] = 2400.0
+    cases["4_requests_threads"]["job_rps"] = 750.0
+    cases["3_handwritten_spark"] = {"rps": 2950.0, "job_rps": 2500.0, "job_cpu_s_per_1k": 0.31}
+    note = report.handwritten_note(cases)
+    # 2500 / 3000 of the ceiling; 2500 / 750 of (4); the pipeline's round 2400 / 2500
+    assert "2500 req/s, 0.31 CPU s/1k, 0.833 of the ceiling, 3.333x (4)'s whole job" in note
+    assert "is 2400 req/s, 0.96 of it" in note
+    verdicts = {t["target"]: t for t in report.judge_targets(cases, argparse.Namespace())}
+    assert note in verdicts["(3) >= 3 x (4) req/s"]["reason"]
+    assert note in verdicts["(3) >= 0.90 x ceiling req/s"]["reason"]
+    assert report.handwritten_note(_cases()) is None  # 3h did not run: nothing claimed
+
+
+def test_handwritten_loop_sends_every_row_and_returns_one_result_each(tmp_path):
+    import pyarrow as pa
+    import spark_job
+    from bare_server import start_bare_server
+
+    server = start_bare_server(tmp_path)
+    try:
+        ids = [f"row-{i:010d}" for i in range(25)]
+        batches = [pa.RecordBatch.from_pydict({"tracking_id": ids[:10]}), pa.RecordBatch.from_pydict({"tracking_id": ids[10:]})]
+        fn = spark_job.HandWrittenAiohttp(server.url, in_flight=4)
+        fn.OUT_BATCH = 10
+        out = list(fn(iter(batches)))
+    finally:
+        server.stop()
+    assert [b.num_rows for b in out] == [10, 10, 5]
+    table = pa.Table.from_batches(out)
+    assert table.column_names == spark_job.RESULT_COLUMNS
+    assert sorted(table.column("tracking_id").to_pylist()) == ids
+    assert set(table.column("status").to_pylist()) == {200}
+    assert all(table.column("answered_at").to_pylist()[i] >= table.column("sent_at").to_pylist()[i] for i in range(25))
