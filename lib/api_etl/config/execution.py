@@ -42,7 +42,8 @@ class ExecutionConfig(StrictModel):
     )
     concurrent_tasks: PositiveInt | None = Field(
         None,
-        description="Tasks that run at once (workers x cores); default: Spark's parallelism.",
+        description="Tasks that run at once (workers x cores); default: Spark's parallelism."
+        " The rate limit is shared by the larger of the two, so a low value cannot raise it.",
     )
     concurrency: PositiveInt = Field(20, description="Requests in flight per task.")
     max_requests_per_second: PositiveFloat | None = Field(
@@ -86,11 +87,19 @@ class ExecutionConfig(StrictModel):
         return f"auto ({self.rows_per_batch()} rows)"
 
     def tasks_at_once(self, parallelism: int | None = None) -> int | None:
-        """Tasks that can send at the same moment: slots, or fewer when batches are small."""
-        tasks = self.concurrent_tasks or parallelism
-        if tasks is None:
-            return self.partitions
-        return min(tasks, self.partitions * self.batches_in_flight) if self.partitions else tasks
+        """The most tasks that can send at the same moment (each gets this share of the rate).
+
+        That is the batches in flight's tasks, but no more than the cluster's slots. The slots
+        are the larger of Spark's ``parallelism`` and ``concurrent_tasks``: a share computed
+        from fewer tasks than really run would multiply the job-wide rate, so where the two
+        disagree the count that keeps the limit wins. None when nothing is known (validate
+        without ``partitions`` or ``concurrent_tasks``).
+        """
+        slots = max((n for n in (parallelism, self.concurrent_tasks) if n), default=None)
+        if slots is None and self.partitions is None:
+            return None
+        in_flight = self.tasks_per_batch(parallelism) * self.batches_in_flight
+        return min(slots, in_flight) if slots is not None else in_flight
 
     def check_rate(self, parallelism: int | None = None) -> None:
         tasks = self.tasks_at_once(parallelism)

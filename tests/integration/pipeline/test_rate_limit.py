@@ -30,3 +30,19 @@ def test_two_tasks_never_exceed_the_job_wide_limit(spark, tmp_path, api):
     assert stats["max_1s_window"] <= LIMIT * 1.02, stats["max_1s_window"]
     # And the limit is used, not wasted: while sending, the API sees close to the limit.
     assert stats["max_1s_window"] >= LIMIT * 0.9
+
+
+def test_a_config_that_understates_the_clusters_slots_still_holds_the_limit(spark, tmp_path, api):
+    # concurrent_tasks: 1 on local[2]: each batch is still split over both slots and both
+    # tasks send, so each must get half of the limit, not all of it.
+    doc = base_doc(api.url, str(tmp_path), metrics={"enabled": False},
+                   execution={"batch_size": 300, "concurrent_tasks": 1, "max_requests_per_second": LIMIT})
+    doc["auth"] = {"type": "none"}
+    api.update_config({"auth": {"mode": "none"}})
+    spark.createDataFrame(source_rows(ROWS), SOURCE_COLUMNS).write.parquet(doc["source"]["path"])
+
+    summary = run_pipeline(spark, load(doc), run_id="understated")
+
+    stats = api.stats()
+    assert summary.rows_succeeded == ROWS and stats["api_requests"] == ROWS
+    assert stats["max_1s_window"] <= LIMIT * 1.02, stats["max_1s_window"]

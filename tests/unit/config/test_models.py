@@ -68,6 +68,42 @@ def test_rate_check_counts_the_tasks_that_can_send_at_once():
     assert sequential.execution.tasks_at_once() == 2
 
 
+def test_rate_share_never_counts_fewer_tasks_than_can_send_at_once():
+    # Spark runs up to its slots (parallelism) at once, and the batches in flight supply
+    # tasks_per_batch x batches_in_flight of them. Each task gets rate / tasks_at_once, so
+    # tasks_at_once below what really runs would multiply the job-wide rate.
+    from api_etl.config.execution import ExecutionConfig
+
+    for parallelism in (1, 2, 3, 8, 40):
+        for concurrent_tasks in (None, 1, 4, 8, 64):
+            for partitions in (None, 1, 2, 10, 80):
+                for batches_in_flight in (1, 2, 4):
+                    ex = ExecutionConfig(partitions=partitions, concurrent_tasks=concurrent_tasks,
+                                         batches_in_flight=batches_in_flight)
+                    running = min(parallelism, ex.tasks_per_batch(parallelism) * batches_in_flight)
+                    assert ex.tasks_at_once(parallelism) >= running, (parallelism, concurrent_tasks, partitions,
+                                                                      batches_in_flight)
+
+
+def test_concurrent_tasks_below_the_clusters_slots_cannot_raise_the_rate():
+    # A Glue job with 40 slots whose config says 4 tasks: every batch is still split over the
+    # 40 slots, and they all send; a 4-way share would send 10x the limit.
+    from api_etl.config.execution import ExecutionConfig
+
+    ex = ExecutionConfig(concurrent_tasks=4, max_requests_per_second=400)
+    assert ex.tasks_per_batch(40) == 40
+    assert ex.tasks_at_once(40) == 40
+    assert ex.tasks_at_once(None) == 4  # validate, before the cluster is known: what the config says
+
+
+def test_partitions_alone_count_every_batch_in_flight():
+    from api_etl.config.execution import ExecutionConfig
+
+    assert ExecutionConfig(partitions=10).tasks_at_once() == 20  # two batches of 10 may overlap
+    assert ExecutionConfig(partitions=10, batches_in_flight=1).tasks_at_once() == 10
+    assert ExecutionConfig().tasks_at_once() is None  # nothing known
+
+
 @pytest.mark.parametrize(
     "auth, missing",
     [
