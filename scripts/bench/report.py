@@ -35,6 +35,16 @@ def ceiling_cpu(cases: dict) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+# Above this the two ceiling runs disagree by more than a case's own run-to-run spread.
+CEILING_DRIFT_WARNING = 0.15
+
+
+def ceiling_drift(cases: dict) -> float | None:
+    """How far apart the ceiling's two runs are, as a share of the lower one."""
+    vals = [cases[k]["rps"] for k in ("1_ceiling", "1_ceiling_again") if cases.get(k, {}).get("rps")]
+    return max(vals) / min(vals) - 1 if len(vals) == 2 else None
+
+
 def floor_note(cases: dict) -> str | None:
     """Case 3's CPU split into the engine's (2) and Spark's (the floor), as one sentence."""
     floor, engine, pipe = cases.get("3_spark_floor"), cases.get("2_engine"), cases.get("3_pipeline")
@@ -160,6 +170,10 @@ def markdown(results: dict) -> str:
     if cases.get("1_ceiling_again"):
         lines.append(f"\nCeiling before / after case 3: {cases['1_ceiling']['rps']:.0f} / {cases['1_ceiling_again']['rps']:.0f} req/s"
                      f" (mean {ceil:.0f} used for ratios).")
+        drift = ceiling_drift(cases)
+        if drift is not None and drift > CEILING_DRIFT_WARNING:
+            lines.append(f"\n**The ceiling moved {drift:.0%} between its two runs**: the machine's load changed during"
+                         " this section, so every ratio against the ceiling here is uncertain by about that much.")
     p = cases.get("3_pipeline")
     if p:
         lines.append(f"\nCase 3 detail: round rate (Spark jobs submitted to last checkpoint) {p['round_rps']} req/s, {p['batches']} batches,"

@@ -126,3 +126,14 @@ def test_handwritten_loop_sends_every_row_and_returns_one_result_each(tmp_path):
     assert sorted(table.column("tracking_id").to_pylist()) == ids
     assert set(table.column("status").to_pylist()) == {200}
     assert all(table.column("answered_at").to_pylist()[i] >= table.column("sent_at").to_pylist()[i] for i in range(25))
+
+
+def test_markdown_warns_when_the_ceiling_moved_between_its_runs():
+    def text(before, after):
+        cases = {"1_ceiling": {"rps": before, "cpu_s_per_1k": 0.2, "requests": 1000, "non_2xx": 0},
+                 "1_ceiling_again": {"rps": after, "cpu_s_per_1k": 0.2, "requests": 1000, "non_2xx": 0}}
+        return report.markdown({"date": "2026-01-01", "machine": {"cores": 2, "python": "3.11", "load_at_start": [1, 1, 1]},
+                                "params": {"rows": 1000, "in_flight": 20}, "cases": cases, "targets": []})
+
+    assert "The ceiling moved 45% between its two runs" in text(4488.0, 6486.0)
+    assert "The ceiling moved" not in text(6000.0, 6300.0)  # 5%: within a case's own spread
