@@ -24,14 +24,19 @@ def _target(name: str, met: bool | None, value: str, reason: str) -> dict[str, A
     return {"target": name, "met": met, "value": value, "reason": reason}
 
 
+def _ceiling_runs(cases: dict, field: str) -> list[float]:
+    """``field`` of the ceiling runs before and after case 3 (those that ran)."""
+    return [cases[k][field] for k in ("1_ceiling", "1_ceiling_again") if cases.get(k, {}).get(field)]
+
+
 def ceiling_rps(cases: dict) -> float | None:
-    """The ceiling measured before and after case 3; their mean (drift shows in the JSON)."""
-    vals = [cases[k]["rps"] for k in ("1_ceiling", "1_ceiling_again") if cases.get(k, {}).get("rps")]
+    """The ceiling measured before and after case 3; their mean (see :func:`ceiling_drift`)."""
+    vals = _ceiling_runs(cases, "rps")
     return sum(vals) / len(vals) if vals else None
 
 
 def ceiling_cpu(cases: dict) -> float | None:
-    vals = [cases[k]["cpu_s_per_1k"] for k in ("1_ceiling", "1_ceiling_again") if cases.get(k, {}).get("cpu_s_per_1k")]
+    vals = _ceiling_runs(cases, "cpu_s_per_1k")
     return sum(vals) / len(vals) if vals else None
 
 
@@ -41,7 +46,7 @@ CEILING_DRIFT_WARNING = 0.15
 
 def ceiling_drift(cases: dict) -> float | None:
     """How far apart the ceiling's two runs are, as a share of the lower one."""
-    vals = [cases[k]["rps"] for k in ("1_ceiling", "1_ceiling_again") if cases.get(k, {}).get("rps")]
+    vals = _ceiling_runs(cases, "rps")
     return max(vals) / min(vals) - 1 if len(vals) == 2 else None
 
 
@@ -87,11 +92,11 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     out = []
     ceil, ceil_cpu = ceiling_rps(cases), ceiling_cpu(cases)
     pipe = cases.get("3_pipeline")
+    hand = handwritten_note(cases)  # cited by both throughput targets
     if pipe and ceil:
         r = _ratio(pipe["rps"], ceil)
         c = _ratio(pipe["cpu_s_per_1k"], ceil_cpu)
         cw = _ratio(pipe.get("python_worker_cpu_s_per_1k"), ceil_cpu)
-        hand = handwritten_note(cases)
         out.append(_target("(3) >= 0.90 x ceiling req/s", r >= 0.90, f"{r:.2f}",
                            f"{pipe['rps']:.0f} vs {ceil:.0f} req/s (ceiling = mean of the runs before and after case 3)"
                            + (f". {hand}" if hand else "")))
@@ -106,7 +111,6 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     threads = cases.get("4_requests_threads")
     if pipe and threads:
         r = _ratio(pipe["rps"], threads["rps"])
-        hand = handwritten_note(cases)
         out.append(_target("(3) >= 3 x (4) req/s", r >= 3.0, f"{r:.2f}", f"{pipe['rps']:.0f} vs {threads['rps']:.0f} req/s"
                            + (f". {hand}" if hand else "")))
     lat = cases.get("latency_bound")

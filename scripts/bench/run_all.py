@@ -295,8 +295,8 @@ class Bench:
         """One Spark job that sends every row of ``source`` and writes what came back (4 and 3h)."""
         self.target.reset()
         s0 = self.server_cpu()
-        job = {**job, "source": str(source), "sink": str(self.work / f"{name}-sink"), "partitions": CORES}
-        jobs, sampler = self.spark_jobs(name, [job], timeout)
+        spec = {**job, "source": str(source), "sink": str(self.work / f"{name}-sink"), "partitions": CORES}
+        jobs, sampler = self.spark_jobs(name, [spec], timeout)
         job = jobs[0]
         cpu, kinds = sampler.cpu_between(job["first_sent"], job["last_answered"])
         job_cpu, _ = sampler.cpu_between(job["started"], job["finished"])

@@ -163,8 +163,9 @@ class HandWrittenAiohttp:
 
     OUT_BATCH = 10_000
 
-    def __init__(self, base: str, in_flight: int) -> None:
-        self.base, self.in_flight = base, in_flight
+    def __init__(self, base: str, in_flight: int, schema) -> None:
+        # schema: the pyarrow schema of result_schema(), built on the driver
+        self.base, self.in_flight, self.schema = base, in_flight, schema
 
     def __call__(self, batches):
         import asyncio
@@ -199,17 +200,14 @@ class HandWrittenAiohttp:
             loop.run_until_complete(main())
         finally:
             loop.close()
-        types = [pa.string(), pa.int32(), pa.string(), pa.string(), pa.float64(), pa.float64()]
         for start in range(0, len(out), self.OUT_BATCH):
             columns = list(zip(*out[start:start + self.OUT_BATCH]))
-            yield pa.RecordBatch.from_arrays([pa.array(c, t) for c, t in zip(columns, types)], names=RESULT_COLUMNS)
-
-
-RESULT_COLUMNS = ["tracking_id", "status", "body", "error", "sent_at", "answered_at"]
+            arrays = [pa.array(c, f.type) for c, f in zip(columns, self.schema)]
+            yield pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
 def result_schema():
-    """Cases 4 and the hand-written loop: one row per request (``RESULT_COLUMNS``)."""
+    """Cases 4 and the hand-written loop: one row per request."""
     from pyspark.sql import types as T
 
     return T.StructType([T.StructField("tracking_id", T.StringType()), T.StructField("status", T.IntegerType()),
@@ -227,10 +225,13 @@ def threads(spark, job: dict, target: str) -> dict:
 
 
 def handwritten(spark, job: dict, target: str) -> dict:
+    from api_etl.engine.arrow_io import arrow_schema
+
     src = _one_file_per_task(spark, job)
     src.count()
     started = time.time()
-    out = src.mapInArrow(HandWrittenAiohttp(target, job["in_flight"]), result_schema())
+    schema = result_schema()
+    out = src.mapInArrow(HandWrittenAiohttp(target, job["in_flight"], arrow_schema(schema)), schema)
     out.write.mode("overwrite").parquet(job["sink"])
     return _sent_results(spark, job, started)
 

@@ -115,14 +115,16 @@ def test_handwritten_loop_sends_every_row_and_returns_one_result_each(tmp_path):
     try:
         ids = [f"row-{i:010d}" for i in range(25)]
         batches = [pa.RecordBatch.from_pydict({"tracking_id": ids[:10]}), pa.RecordBatch.from_pydict({"tracking_id": ids[10:]})]
-        fn = spark_job.HandWrittenAiohttp(server.url, in_flight=4)
+        from api_etl.engine.arrow_io import arrow_schema
+
+        fn = spark_job.HandWrittenAiohttp(server.url, in_flight=4, schema=arrow_schema(spark_job.result_schema()))
         fn.OUT_BATCH = 10
         out = list(fn(iter(batches)))
     finally:
         server.stop()
     assert [b.num_rows for b in out] == [10, 10, 5]
     table = pa.Table.from_batches(out)
-    assert table.column_names == spark_job.RESULT_COLUMNS
+    assert table.column_names == spark_job.result_schema().fieldNames()
     assert sorted(table.column("tracking_id").to_pylist()) == ids
     assert set(table.column("status").to_pylist()) == {200}
     assert all(table.column("answered_at").to_pylist()[i] >= table.column("sent_at").to_pylist()[i] for i in range(25))

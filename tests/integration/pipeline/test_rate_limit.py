@@ -14,17 +14,23 @@ LIMIT = 150  # requests per second, job-wide
 ROWS = 900  # ~6 s at the limit
 
 
-def test_two_tasks_never_exceed_the_job_wide_limit(spark, tmp_path, api):
+def _send_at_the_limit(spark, tmp_path, api, execution: dict, run_id: str) -> dict:
+    """Run ROWS rows at LIMIT with ``execution``; the API's stats, once every row is sent."""
     doc = base_doc(api.url, str(tmp_path), metrics={"enabled": False},
-                   execution={"batch_size": 300, "partitions": 2, "max_requests_per_second": LIMIT})
+                   execution={"batch_size": 300, "max_requests_per_second": LIMIT, **execution})
     doc["auth"] = {"type": "none"}
     api.update_config({"auth": {"mode": "none"}})
     spark.createDataFrame(source_rows(ROWS), SOURCE_COLUMNS).write.parquet(doc["source"]["path"])
 
-    summary = run_pipeline(spark, load(doc), run_id="rate")
+    summary = run_pipeline(spark, load(doc), run_id=run_id)
 
     stats = api.stats()
     assert summary.rows_succeeded == ROWS and stats["api_requests"] == ROWS
+    return stats
+
+
+def test_two_tasks_never_exceed_the_job_wide_limit(spark, tmp_path, api):
+    stats = _send_at_the_limit(spark, tmp_path, api, {"partitions": 2}, "rate")
     # The API's own view: the busiest one-second window (exact sliding window over receipt
     # times) stays within the limit plus 2%.
     assert stats["max_1s_window"] <= LIMIT * 1.02, stats["max_1s_window"]
@@ -35,14 +41,5 @@ def test_two_tasks_never_exceed_the_job_wide_limit(spark, tmp_path, api):
 def test_a_config_that_understates_the_clusters_slots_still_holds_the_limit(spark, tmp_path, api):
     # concurrent_tasks: 1 on local[2]: each batch is still split over both slots and both
     # tasks send, so each must get half of the limit, not all of it.
-    doc = base_doc(api.url, str(tmp_path), metrics={"enabled": False},
-                   execution={"batch_size": 300, "concurrent_tasks": 1, "max_requests_per_second": LIMIT})
-    doc["auth"] = {"type": "none"}
-    api.update_config({"auth": {"mode": "none"}})
-    spark.createDataFrame(source_rows(ROWS), SOURCE_COLUMNS).write.parquet(doc["source"]["path"])
-
-    summary = run_pipeline(spark, load(doc), run_id="understated")
-
-    stats = api.stats()
-    assert summary.rows_succeeded == ROWS and stats["api_requests"] == ROWS
+    stats = _send_at_the_limit(spark, tmp_path, api, {"concurrent_tasks": 1}, "understated")
     assert stats["max_1s_window"] <= LIMIT * 1.02, stats["max_1s_window"]
