@@ -88,6 +88,77 @@ def handwritten_note(cases: dict) -> str | None:
     return text
 
 
+def cores_busy(rps: float | None, client_cpu_per_1k: float | None, server_cpu_per_1k: float | None) -> float | None:
+    """CPU cores the client and the API kept busy together: req/s x their CPU s per request."""
+    if not rps or client_cpu_per_1k is None or server_cpu_per_1k is None:
+        return None
+    return rps * (client_cpu_per_1k + server_cpu_per_1k) / 1000.0
+
+
+def _busy_by_case(cases: dict) -> dict[str, float]:
+    """Cores busy in each CPU-bound case that ran (3h over its whole job, as it is compared)."""
+    fields = {"ceiling": ("1_ceiling", "rps", "cpu_s_per_1k"), "ceiling again": ("1_ceiling_again", "rps", "cpu_s_per_1k"),
+              "(3)": ("3_pipeline", "rps", "cpu_s_per_1k"), "3h": ("3_handwritten_spark", "job_rps", "job_cpu_s_per_1k"),
+              "(4)": ("4_requests_threads", "rps", "cpu_s_per_1k")}
+    out = {}
+    for label, (key, rps, cpu) in fields.items():
+        c = cases.get(key) or {}
+        busy = cores_busy(c.get(rps), c.get(cpu), c.get("server_cpu_per_1k"))
+        if busy is not None:
+            out[label] = busy
+    return out
+
+
+def client_cpu_budget(cases: dict, target_rps: float | None) -> float | None:
+    """The most client CPU s per 1k requests with which (3) can reach ``target_rps`` here.
+
+    With no API latency the client and the API share the machine's cores, so (3) sends
+    (cores busy) / (client + API CPU s per request). Reaching ``target_rps`` at (3)'s own cores
+    busy and API CPU per request leaves the client (cores busy / target_rps - API CPU).
+    """
+    pipe = cases.get("3_pipeline") or {}
+    busy = cores_busy(pipe.get("rps"), pipe.get("cpu_s_per_1k"), pipe.get("server_cpu_per_1k"))
+    if busy is None or not target_rps:
+        return None
+    return round(1000.0 * busy / target_rps - pipe["server_cpu_per_1k"], 4)
+
+
+def no_framework_cpu(cases: dict) -> float | None:
+    """Client CPU s per 1k requests with no framework at all: Spark alone + the ceiling's own loop."""
+    floor, ceil_cpu = cases.get("3_spark_floor") or {}, ceiling_cpu(cases)
+    if floor.get("cpu_s_per_1k") is None or ceil_cpu is None:
+        return None
+    return round(floor["cpu_s_per_1k"] + ceil_cpu, 4)
+
+
+def cpu_budget_note(cases: dict, target: str, target_rps: float | None) -> str | None:
+    """Why a CPU-bound throughput target is or is not within reach, as one sentence.
+
+    ``target`` names it ("0.90 of the ceiling"); the sentence compares the client CPU it
+    allows (:func:`client_cpu_budget`) with what (3), 3h and no framework at all burn.
+    """
+    budget, bare = client_cpu_budget(cases, target_rps), no_framework_cpu(cases)
+    pipe = cases.get("3_pipeline") or {}
+    if budget is None:
+        return None
+    busy = _busy_by_case(cases)
+    text = ("CPU-bound: the client and the API share the cores and keep "
+            + ", ".join(f"{v:.2f}" for v in busy.values()) + " of them busy (" + ", ".join(busy) + "),"
+            f" so req/s follows client + API CPU per request; {target} needs (3)'s client at <= {budget} CPU s/1k,"
+            f" (3) burns {pipe['cpu_s_per_1k']}")
+    hand = cases.get("3_handwritten_spark") or {}
+    if hand.get("job_cpu_s_per_1k") is not None:
+        text += f", 3h {hand['job_cpu_s_per_1k']} over its whole job"
+    if bare is not None:
+        text += f", Spark alone + the ceiling's own loop {bare}"
+        if bare > budget:
+            text += ": out of reach for any aiohttp client through Spark on this machine, whatever the framework"
+        else:
+            text += (f": within reach if the framework adds at most {budget - bare:.4f} to them;"
+                     f" ours adds {pipe['cpu_s_per_1k'] - bare:.4f}")
+    return text
+
+
 def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     out = []
     ceil, ceil_cpu = ceiling_rps(cases), ceiling_cpu(cases)
@@ -99,7 +170,8 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
         cw = _ratio(pipe.get("python_worker_cpu_s_per_1k"), ceil_cpu)
         out.append(_target("(3) >= 0.90 x ceiling req/s", r >= 0.90, f"{r:.2f}",
                            f"{pipe['rps']:.0f} vs {ceil:.0f} req/s (ceiling = mean of the runs before and after case 3)"
-                           + (f". {hand}" if hand else "")))
+                           + "".join(f". {note}" for note in (hand, cpu_budget_note(cases, "0.90 of the ceiling", 0.9 * ceil))
+                                     if note)))
         warm = _ratio(pipe.get("warm_cpu_s_per_1k"), ceil_cpu)
         out.append(_target("(3) client CPU/request <= 1.2 x ceiling's", c <= 1.2, f"{c:.2f}",
                            f"all pipeline processes (JVM + Python workers + driver) in the send window:"
@@ -112,7 +184,8 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     if pipe and threads:
         r = _ratio(pipe["rps"], threads["rps"])
         out.append(_target("(3) >= 3 x (4) req/s", r >= 3.0, f"{r:.2f}", f"{pipe['rps']:.0f} vs {threads['rps']:.0f} req/s"
-                           + (f". {hand}" if hand else "")))
+                           + "".join(f". {note}" for note in (hand, cpu_budget_note(cases, "3x (4)", 3.0 * threads["rps"]))
+                                     if note)))
     lat = cases.get("latency_bound")
     if lat and lat.get("1_ceiling") and lat.get("3_pipeline"):
         lc, lp = lat["1_ceiling"], lat["3_pipeline"]
@@ -122,7 +195,7 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
                            f" ({lp['batches']} batches, {lp['inter_batch_idle_seconds']} s idle between them)"))
     rate = cases.get("rate_limit")
     if rate:
-        for key, r in rate.items():
+        for r in sorted(rate.values(), key=lambda r: r["limit"]):  # saved JSON sorts keys as text
             ok_rate = r["achieved_ratio"] is not None and 0.97 <= r["achieved_ratio"] <= 1.00
             ok_win = r["max_1s_window_ratio"] <= 1.02
             out.append(_target(f"rate limit {r['limit']:g}/s: achieved 0.97-1.00, max 1-s window <= 1.02x",
@@ -206,7 +279,7 @@ def markdown(results: dict) -> str:
         lines += ["", "## Rate limit (job-wide, through the pipeline; the server's view)", "",
                   "| limit req/s | requests | batches | achieved req/s | achieved / limit | busiest 1-s window | window / limit |",
                   "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for r in rate.values():
+        for r in sorted(rate.values(), key=lambda r: r["limit"]):
             lines.append(f"| {r['limit']:g} | {r['requests']:,} | {r.get('batches', '-')} | {r['achieved_rps']} | {r['achieved_ratio']}"
                          f" | {r['max_1s_window']} | {r['max_1s_window_ratio']} |")
     mem = cases.get("memory")
@@ -322,3 +395,29 @@ def write_outputs(results: dict, out_root: Path) -> list[Path]:
     except Exception as exc:  # noqa: BLE001 - the numbers matter more than the pictures
         print(f"plots failed: {type(exc).__name__}: {exc}")
     return paths
+
+
+def rejudge(json_path: Path) -> Path:
+    """Judge a saved run's targets again with this report's code and rewrite its Markdown beside it.
+
+    The measurements are untouched; only the verdicts and their reasons are recomputed, so a
+    change to how the report explains a number can be applied to earlier runs.
+    """
+    import argparse
+
+    results = json.loads(json_path.read_text(encoding="utf-8"))
+    results["targets"] = judge_targets(results["cases"], argparse.Namespace(**results.get("params", {})))
+    text = markdown(results)  # before writing anything: a run this report cannot render stays as it was
+    json_path.write_text(json.dumps(results, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    md_path = json_path.with_suffix(".md")
+    md_path.write_text(text, encoding="utf-8")
+    return md_path
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) < 2 or any(not p.endswith(".json") for p in sys.argv[1:]):
+        sys.exit("usage: report.py bench/results/<run>.json ...  (re-judge saved runs, rewrite their .md)")
+    for arg in sys.argv[1:]:
+        print(rejudge(Path(arg)))

@@ -139,3 +139,64 @@ def test_markdown_warns_when_the_ceiling_moved_between_its_runs():
 
     assert "The ceiling moved 45% between its two runs" in text(4488.0, 6486.0)
     assert "The ceiling moved" not in text(6000.0, 6300.0)  # 5%: within a case's own spread
+
+
+def _cpu_bound_cases(floor_cpu):
+    """A CPU-bound run on 2 cores: every case keeps about 1.6 of them busy with the API."""
+    return {
+        "1_ceiling": {"rps": 4000.0, "cpu_s_per_1k": 0.2, "server_cpu_per_1k": 0.2},
+        "1_ceiling_again": {"rps": 4000.0, "cpu_s_per_1k": 0.2, "server_cpu_per_1k": 0.2},
+        "3_pipeline": {"rps": 2000.0, "cpu_s_per_1k": 0.6, "server_cpu_per_1k": 0.2, "python_worker_cpu_s_per_1k": 0.4,
+                       "idle_fraction": 0.0, "inter_batch_idle_seconds": 0.0, "round_seconds": 30.0, "batches": 3,
+                       "round_rps": 1900.0, "cpu_by_process_kind_s": {}, "batch_phase_seconds_total": {}},
+        "3_spark_floor": {"cpu_s_per_1k": floor_cpu},
+        "4_requests_threads": {"rps": 800.0, "cpu_s_per_1k": 1.8, "server_cpu_per_1k": 0.2},
+    }
+
+
+def test_cpu_budget_is_what_the_pipeline_may_burn_at_its_own_cores_busy():
+    cases = _cpu_bound_cases(floor_cpu=0.05)
+    assert report.cores_busy(2000.0, 0.6, 0.2) == pytest.approx(1.6)
+    # 1.6 cores at 3,600 req/s (0.9 x 4,000) leave 0.444 CPU s/1k for client + API, 0.244 for the client
+    assert report.client_cpu_budget(cases, 3600.0) == pytest.approx(0.2444)
+    assert report.client_cpu_budget(cases, 2400.0) == pytest.approx(0.4667)  # 3 x (4)
+    assert report.no_framework_cpu(cases) == pytest.approx(0.25)  # Spark alone + the ceiling's loop
+    assert report.client_cpu_budget({}, 3600.0) is None  # (3) did not run: nothing claimed
+
+
+def test_cpu_budget_note_says_whether_any_client_through_spark_could_reach_the_target():
+    out_of_reach = report.cpu_budget_note(_cpu_bound_cases(floor_cpu=0.05), "0.90 of the ceiling", 3600.0)
+    assert "0.90 of the ceiling needs (3)'s client at <= 0.2444 CPU s/1k, (3) burns 0.6" in out_of_reach
+    assert "keep 1.60, 1.60, 1.60, 1.60 of them busy (ceiling, ceiling again, (3), (4))" in out_of_reach
+    assert "Spark alone + the ceiling's own loop 0.25: out of reach for any aiohttp client through Spark" in out_of_reach
+    within = report.cpu_budget_note(_cpu_bound_cases(floor_cpu=0.05), "3x (4)", 2400.0)
+    assert "within reach if the framework adds at most 0.2167 to them; ours adds 0.3500" in within
+    verdicts = {t["target"]: t for t in report.judge_targets(_cpu_bound_cases(0.05), argparse.Namespace())}
+    assert "out of reach" in verdicts["(3) >= 0.90 x ceiling req/s"]["reason"]
+    assert "within reach" in verdicts["(3) >= 3 x (4) req/s"]["reason"]
+
+
+def test_rejudge_recomputes_a_saved_runs_verdicts_and_keeps_its_measurements(tmp_path):
+    import json
+
+    cases = _cpu_bound_cases(floor_cpu=0.05)
+    cases["rate_limit"] = {"1000": {"limit": 1000, "achieved_ratio": 0.99, "max_1s_window_ratio": 1.0, "requests": 9000,
+                                    "server_span_seconds": 9.1, "max_1s_window": 1000, "achieved_rps": 990.0},
+                           "200": {"limit": 200, "achieved_ratio": 0.99, "max_1s_window_ratio": 1.0, "requests": 1800,
+                                   "server_span_seconds": 9.1, "max_1s_window": 200, "achieved_rps": 198.0}}
+    for c in cases.values():
+        if "rps" in c:
+            c.setdefault("requests", 1000)
+    saved = {"date": "2026-01-01", "machine": {"cores": 2, "python": "3.11", "load_at_start": [1, 1, 1]},
+             "params": {"rows": 1000, "in_flight": 20}, "cases": cases,
+             "targets": [{"target": "stale", "met": None, "value": "-", "reason": "an older report's wording"}]}
+    path = tmp_path / "2026-01-01.json"
+    path.write_text(json.dumps(saved, sort_keys=True), encoding="utf-8")
+    md = report.rejudge(path)
+    again = json.loads(path.read_text(encoding="utf-8"))
+    assert again["cases"] == json.loads(json.dumps(cases))  # measurements untouched
+    names = [t["target"] for t in again["targets"]]
+    assert "stale" not in names and "(3) >= 0.90 x ceiling req/s" in names
+    # rate limits in numeric order although the saved JSON sorted "1000" before "200"
+    assert [n.split("/s")[0] for n in names if n.startswith("rate limit")] == ["rate limit 200", "rate limit 1000"]
+    assert "out of reach for any aiohttp client" in md.read_text(encoding="utf-8")
