@@ -171,6 +171,10 @@ def test_cpu_budget_note_says_whether_any_client_through_spark_could_reach_the_t
     assert "Spark alone + the ceiling's own loop 0.25: out of reach for any aiohttp client through Spark" in out_of_reach
     within = report.cpu_budget_note(_cpu_bound_cases(floor_cpu=0.05), "3x (4)", 2400.0)
     assert "within reach if the framework adds at most 0.2167 to them; ours adds 0.3500" in within
+    assert "over it too" not in within
+    with_3h = _cpu_bound_cases(floor_cpu=0.05) | {"3_handwritten_spark": {"job_cpu_s_per_1k": 0.5}}
+    assert "3h, with no framework but a fresh JVM and a whole job, is over it too" in report.cpu_budget_note(
+        with_3h, "3x (4)", 2400.0)  # 0.5 > 0.4667
     verdicts = {t["target"]: t for t in report.judge_targets(_cpu_bound_cases(0.05), argparse.Namespace())}
     assert "out of reach" in verdicts["(3) >= 0.90 x ceiling req/s"]["reason"]
     assert "within reach" in verdicts["(3) >= 3 x (4) req/s"]["reason"]
