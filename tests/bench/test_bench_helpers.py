@@ -204,3 +204,15 @@ def test_rejudge_recomputes_a_saved_runs_verdicts_and_keeps_its_measurements(tmp
     # rate limits in numeric order although the saved JSON sorted "1000" before "200"
     assert [n.split("/s")[0] for n in names if n.startswith("rate limit")] == ["rate limit 200", "rate limit 1000"]
     assert "out of reach for any aiohttp client" in md.read_text(encoding="utf-8")
+
+
+def test_rate_runs_split_the_fresh_jvms_first_seconds_from_the_rest():
+    # a partial first second, 20 whole seconds at 80/s while the JIT warms, 30 at 99/s, a partial last
+    run = {"limit": 100, "per_second": [40] + [80] * 20 + [99] * 30 + [10]}
+    assert report.rate_warmup_split(run) == (0.8, 0.99)
+    assert report.rate_warmup_split({"limit": 100, "per_second": [50] * 30}) is None  # too short to split
+    cases = _cases()
+    cases["rate_limit"]["200"]["per_second"] = [100] + [160] * 20 + [198] * 40 + [20]
+    reason = next(t["reason"] for t in report.judge_targets(cases, argparse.Namespace())
+                  if t["target"].startswith("rate limit 200/s"))
+    assert reason.endswith("first 20 whole seconds (fresh JVM) 0.8 of the limit, the rest 0.99")
