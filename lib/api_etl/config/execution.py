@@ -101,6 +101,25 @@ class ExecutionConfig(StrictModel):
         in_flight = self.tasks_per_batch(parallelism) * self.batches_in_flight
         return min(slots, in_flight) if slots is not None else in_flight
 
+    def describe_sizing(self, parallelism: int | None, rate_headroom: float = 0.0) -> str:
+        """How a run splits its work and its rate limit, as one line for the job's log.
+
+        The numbers an operator needs to see that a job uses its cluster and its limit:
+        ``parallelism`` is Spark's at the start of the run; each task paces at its share of
+        the limit less ``rate_headroom`` (see the pipeline runner).
+        """
+        tasks = self.tasks_per_batch(parallelism)
+        text = (f"batches of {self.rows_per_batch(parallelism)} rows, {tasks} task(s) each,"
+                f" {self.batches_in_flight} batch(es) in flight, {self.concurrency} request(s) in flight per task;"
+                f" Spark parallelism {parallelism if parallelism else 'unknown'},"
+                f" concurrent_tasks {self.concurrent_tasks if self.concurrent_tasks else 'not set'}")
+        rate = self.max_requests_per_second
+        if rate is None:
+            return text + "; no rate limit"
+        at_once = self.tasks_at_once(parallelism) or 1
+        share = rate * (1 - rate_headroom) / at_once
+        return text + f"; rate limit {rate:g}/s shared by {at_once} task(s) at once: {share:.4g}/s each"
+
     def check_rate(self, parallelism: int | None = None) -> None:
         tasks = self.tasks_at_once(parallelism)
         rate = self.max_requests_per_second

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from api_etl.pipeline.runner import run_pipeline
@@ -38,8 +40,13 @@ def test_two_tasks_never_exceed_the_job_wide_limit(spark, tmp_path, api):
     assert stats["max_1s_window"] >= LIMIT * 0.9
 
 
-def test_a_config_that_understates_the_clusters_slots_still_holds_the_limit(spark, tmp_path, api):
+def test_a_config_that_understates_the_clusters_slots_still_holds_the_limit(spark, tmp_path, api, caplog):
     # concurrent_tasks: 1 on local[2]: each batch is still split over both slots and both
     # tasks send, so each must get half of the limit, not all of it.
-    stats = _send_at_the_limit(spark, tmp_path, api, {"concurrent_tasks": 1}, "understated")
+    with caplog.at_level(logging.INFO, logger="api_etl.pipeline.runner"):
+        stats = _send_at_the_limit(spark, tmp_path, api, {"concurrent_tasks": 1}, "understated")
     assert stats["max_1s_window"] <= LIMIT * 1.02, stats["max_1s_window"]
+    # The job's log says how the limit was split, so an operator can see it too.
+    share = f"{LIMIT * 0.99 / 2:.4g}/s each"
+    assert any("Spark parallelism 2, concurrent_tasks 1" in r.getMessage()
+               and f"shared by 2 task(s) at once: {share}" in r.getMessage() for r in caplog.records), caplog.text

@@ -104,6 +104,19 @@ def test_partitions_alone_count_every_batch_in_flight():
     assert ExecutionConfig().tasks_at_once() is None  # nothing known
 
 
+def test_sizing_line_shows_the_split_of_work_and_of_the_rate_limit():
+    # What an operator reads in the job's log to see whether the cluster and the limit are used.
+    from api_etl.config.execution import ExecutionConfig
+
+    limited = ExecutionConfig(concurrent_tasks=4, max_requests_per_second=400, batch_size=5000)
+    line = limited.describe_sizing(40, rate_headroom=0.01)
+    assert line == ("batches of 5000 rows, 40 task(s) each, 2 batch(es) in flight, 20 request(s) in flight per task;"
+                    " Spark parallelism 40, concurrent_tasks 4; rate limit 400/s shared by 40 task(s) at once: 9.9/s each")
+    unlimited = ExecutionConfig().describe_sizing(2)
+    assert unlimited.startswith("batches of 20000 rows, 2 task(s) each,") and unlimited.endswith(
+        "Spark parallelism 2, concurrent_tasks not set; no rate limit")
+
+
 @pytest.mark.parametrize(
     "auth, missing",
     [
