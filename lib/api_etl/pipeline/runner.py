@@ -274,9 +274,10 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     tasks_at_once = execution.tasks_at_once(ctx.parallelism)
     rate = execution.max_requests_per_second
     rate_per_task = per_task_rate(None if rate is None else rate * (1 - RATE_HEADROOM), tasks_at_once)
-    log.info("run %s: %s", ctx.layout.run_id, execution.describe_sizing(ctx.parallelism, RATE_HEADROOM))
     passthrough = list(cfg.sink.passthrough_columns)
     todo = [b for b in range(manifest.batches) if b not in done]
+    if todo:
+        log.info("run %s: %s", ctx.layout.run_id, execution.describe_sizing(ctx.parallelism, RATE_HEADROOM))
     schema = staging.staged_schema(ctx.spark, layout, round_no) if todo else None
     results: list[_BatchResult] = []
     started = time.monotonic()
