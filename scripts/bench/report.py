@@ -85,6 +85,9 @@ def handwritten_note(cases: dict) -> str | None:
     if pipe and pipe.get("round_rps"):
         text += (f"; the pipeline's whole round (3) is {pipe['round_rps']:.0f} req/s,"
                  f" {_ratio(pipe['round_rps'], hand['job_rps'])} of it")
+    if pipe and pipe.get("cpu_s_per_1k") and hand.get("job_cpu_s_per_1k"):
+        # What the framework costs over a bare loop through the same Spark, in one number.
+        text += f"; (3)'s CPU per request is {_ratio(pipe['cpu_s_per_1k'], hand['job_cpu_s_per_1k'])}x 3h's"
     return text
 
 

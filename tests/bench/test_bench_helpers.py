@@ -99,7 +99,7 @@ def test_handwritten_note_compares_whole_jobs_and_reaches_the_targets_reasons():
     note = report.handwritten_note(cases)
     # 2500 / 3000 of the ceiling; 2500 / 750 of (4); the pipeline's round 2400 / 2500
     assert "2500 req/s, 0.31 CPU s/1k, 0.833 of the ceiling, 3.333x (4)'s whole job" in note
-    assert "is 2400 req/s, 0.96 of it" in note
+    assert "is 2400 req/s, 0.96 of it; (3)'s CPU per request is 0.968x 3h's" in note  # 0.3 / 0.31
     verdicts = {t["target"]: t for t in report.judge_targets(cases, argparse.Namespace())}
     assert note in verdicts["(3) >= 3 x (4) req/s"]["reason"]
     assert note in verdicts["(3) >= 0.90 x ceiling req/s"]["reason"]
