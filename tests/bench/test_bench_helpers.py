@@ -216,3 +216,12 @@ def test_rate_runs_split_the_fresh_jvms_first_seconds_from_the_rest():
     reason = next(t["reason"] for t in report.judge_targets(cases, argparse.Namespace())
                   if t["target"].startswith("rate limit 200/s"))
     assert reason.endswith("first 20 whole seconds (fresh JVM) 0.8 of the limit, the rest 0.99")
+
+
+def test_throughput_plot_shows_3h_over_its_whole_job_beside_its_send_window():
+    cases = _cases()
+    cases["3_handwritten_spark"] = {"rps": 2950.0, "cpu_s_per_1k": 0.2, "job_rps": 2500.0, "job_cpu_s_per_1k": 0.31}
+    bars = {label: (rps, cpu) for label, rps, cpu in report.throughput_bars(cases)}
+    assert bars["3h. send window"] == (2950.0, 0.2) and bars["3h. whole job"] == (2500.0, 0.31)
+    assert bars["3. pipeline"] == (2700.0, 0.3)
+    assert list(bars) == ["1. ceiling", "3. pipeline", "3h. send window", "3h. whole job"]  # (4) has no CPU here
