@@ -120,6 +120,31 @@ class ExecutionConfig(StrictModel):
         share = rate * (1 - rate_headroom) / at_once
         return text + f"; rate limit {rate:g}/s shared by {at_once} task(s) at once: {share:.4g}/s each"
 
+    def slots_mismatch(self, parallelism: int | None) -> str | None:
+        """A warning when Spark's parallelism and ``concurrent_tasks`` disagree, else None.
+
+        Either way the job holds its limit, but it may not use all of it (or all of the
+        cluster): Spark's count decides how each batch is split, the larger of the two how
+        the limit is shared.
+        """
+        stated = self.concurrent_tasks
+        if not stated or not parallelism or stated == parallelism:
+            return None
+        head = f"Spark's parallelism is {parallelism} but execution.concurrent_tasks is {stated}; "
+        if parallelism > stated:
+            return head + (
+                f"the limit is shared by {self.tasks_at_once(parallelism)} tasks, so if only {stated} run at once"
+                " the job sends less than the limit. If spark.default.parallelism is set above the"
+                " executors' cores, remove it"
+            )
+        if self.partitions:
+            return None  # batches are split by partitions, not by Spark's count
+        return head + (
+            f"each batch is split into {parallelism} tasks, so no more run at once and the other slots idle"
+            " (executors that registered after the job started?). Set execution.partitions to the"
+            " cluster's executors x cores"
+        )
+
     def check_rate(self, parallelism: int | None = None) -> None:
         tasks = self.tasks_at_once(parallelism)
         rate = self.max_requests_per_second

@@ -278,6 +278,9 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     todo = [b for b in range(manifest.batches) if b not in done]
     if todo:
         log.info("run %s: %s", ctx.layout.run_id, execution.describe_sizing(ctx.parallelism, RATE_HEADROOM))
+        mismatch = execution.slots_mismatch(ctx.parallelism)
+        if mismatch:
+            log.warning("run %s: %s", ctx.layout.run_id, mismatch)
     schema = staging.staged_schema(ctx.spark, layout, round_no) if todo else None
     results: list[_BatchResult] = []
     started = time.monotonic()

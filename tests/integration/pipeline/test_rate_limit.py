@@ -50,3 +50,5 @@ def test_a_config_that_understates_the_clusters_slots_still_holds_the_limit(spar
     share = f"{LIMIT * 0.99 / 2:.4g}/s each"
     assert any("Spark parallelism 2, concurrent_tasks 1" in r.getMessage()
                and f"shared by 2 task(s) at once: {share}" in r.getMessage() for r in caplog.records), caplog.text
+    assert any(r.levelno == logging.WARNING and "Spark's parallelism is 2 but execution.concurrent_tasks is 1"
+               in r.getMessage() for r in caplog.records), caplog.text

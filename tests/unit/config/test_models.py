@@ -117,6 +117,22 @@ def test_sizing_line_shows_the_split_of_work_and_of_the_rate_limit():
         "Spark parallelism 2, concurrent_tasks not set; no rate limit")
 
 
+def test_a_mismatch_between_sparks_slots_and_concurrent_tasks_is_named():
+    from api_etl.config.execution import ExecutionConfig
+
+    ex = ExecutionConfig(concurrent_tasks=40, max_requests_per_second=400)
+    assert ex.slots_mismatch(40) is None and ex.slots_mismatch(None) is None
+    assert ExecutionConfig().slots_mismatch(8) is None  # nothing stated, nothing to compare
+    overstated = ex.slots_mismatch(80)  # e.g. spark.default.parallelism set above the cores
+    assert overstated.startswith("Spark's parallelism is 80 but execution.concurrent_tasks is 40;")
+    assert "shared by 80 tasks, so if only 40 run at once the job sends less than the limit" in overstated
+    assert "remove it" in overstated
+    late = ex.slots_mismatch(8)  # executors still registering when the run started
+    assert "each batch is split into 8 tasks" in late and "Set execution.partitions" in late
+    # With partitions set the split is the config's: the late-executor case cannot happen.
+    assert ExecutionConfig(concurrent_tasks=40, partitions=40).slots_mismatch(8) is None
+
+
 @pytest.mark.parametrize(
     "auth, missing",
     [
