@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -542,8 +543,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def stop_on_sigterm() -> None:
+    """Make ``kill <pid>`` stop the bench as Ctrl-C does: every ``finally`` runs, so the
+    target server, client processes and Spark JVMs it started are stopped by their PIDs."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    stop_on_sigterm()
     try:
         return Bench(args).run()
     except KeyboardInterrupt:

@@ -225,3 +225,54 @@ def test_throughput_plot_shows_3h_over_its_whole_job_beside_its_send_window():
     assert bars["3h. send window"] == (2950.0, 0.2) and bars["3h. whole job"] == (2500.0, 0.31)
     assert bars["3. pipeline"] == (2700.0, 0.3)
     assert list(bars) == ["1. ceiling", "3. pipeline", "3h. send window", "3h. whole job"]  # (4) has no CPU here
+
+
+def test_sigterm_stops_the_bench_and_what_it_started(tmp_path):
+    # A stand-in for a bench run: it starts a child (like the target server), stops it in a
+    # finally (as Bench.run does), and waits. `kill <pid>` must reach that finally.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "fake_bench.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        f"sys.path.insert(0, {str(common.REPO_ROOT / 'scripts' / 'bench')!r})\n"
+        "import run_all\n"
+        "run_all.stop_on_sigterm()\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print(child.pid, flush=True)\n"
+        "try:\n"
+        "    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(130)\n"
+        "finally:\n"
+        "    child.terminate(); child.wait(10)\n",
+        encoding="utf-8",
+    )
+    bench = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    child_pid = None
+    try:
+        child_pid = int(bench.stdout.readline())
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(20) == 130
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"child {child_pid} still running after the bench was stopped")
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+            bench.wait(10)
+        if child_pid is not None:  # an orphan left by a failed run of this test
+            try:
+                os.kill(child_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
