@@ -74,6 +74,18 @@ def send_window(checkpoints: list[dict]) -> tuple[float, float] | None:
     return (min(starts), max(ends)) if starts and ends else None
 
 
+def recorded_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's arguments as saved in its results, without paths of this machine (the
+    results are committed): ``out`` relative to the repository, or just marked outside it."""
+    params = {k: v for k, v in vars(args).items() if k != "scratch"}
+    out = Path(params["out"]).resolve()
+    try:
+        params["out"] = str(out.relative_to(REPO_ROOT.resolve()))
+    except ValueError:
+        params["out"] = "(outside the repository)"
+    return params
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -82,7 +94,7 @@ class Bench:
             "date": dt.datetime.now().strftime("%Y-%m-%d"),
             "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "machine": {"cores": CORES, "python": sys.version.split()[0], "load_at_start": load()},
-            "params": {k: v for k, v in vars(args).items() if k != "scratch"},
+            "params": recorded_params(args),
             "cases": {}, "targets": [],
         }
         self.target = None

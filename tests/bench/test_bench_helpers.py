@@ -276,3 +276,11 @@ def test_sigterm_stops_the_bench_and_what_it_started(tmp_path):
                 os.kill(child_pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_saved_params_hold_no_path_of_this_machine(tmp_path):
+    inside = run_all.recorded_params(run_all.parse_args(["--out", str(common.REPO_ROOT / "bench")]))
+    assert inside["out"] == "bench" and "scratch" not in inside
+    outside = run_all.recorded_params(run_all.parse_args(["--out", str(tmp_path)]))
+    assert outside["out"] == "(outside the repository)"
+    assert str(tmp_path) not in str(outside) and str(common.REPO_ROOT) not in str(inside)
