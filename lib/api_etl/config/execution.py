@@ -101,15 +101,23 @@ class ExecutionConfig(StrictModel):
         in_flight = self.tasks_per_batch(parallelism) * self.batches_in_flight
         return min(slots, in_flight) if slots is not None else in_flight
 
-    def describe_sizing(self, parallelism: int | None, rate_headroom: float = 0.0) -> str:
+    def describe_sizing(
+        self,
+        parallelism: int | None,
+        rate_headroom: float = 0.0,
+        *,
+        staged: tuple[int, int] | None = None,
+    ) -> str:
         """How a run splits its work and its rate limit, as one line for the job's log.
 
         The numbers an operator needs to see that a job uses its cluster and its limit:
         ``parallelism`` is Spark's at the start of the run; each task paces at its share of
-        the limit less ``rate_headroom`` (see the pipeline runner).
+        the limit less ``rate_headroom`` (see the pipeline runner). ``staged`` is (rows per
+        batch, tasks per batch) as the run was staged, which a resumed run keeps whatever
+        the cluster is now.
         """
-        tasks = self.tasks_per_batch(parallelism)
-        text = (f"batches of {self.rows_per_batch(parallelism)} rows, {tasks} task(s) each,"
+        rows, tasks = staged or (self.rows_per_batch(parallelism), self.tasks_per_batch(parallelism))
+        text = (f"batches of {rows} rows, {tasks} task(s) each,"
                 f" {self.batches_in_flight} batch(es) in flight, {self.concurrency} request(s) in flight per task;"
                 f" Spark parallelism {parallelism if parallelism else 'unknown'},"
                 f" concurrent_tasks {self.concurrent_tasks if self.concurrent_tasks else 'not set'}")

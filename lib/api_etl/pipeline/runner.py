@@ -277,7 +277,10 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     passthrough = list(cfg.sink.passthrough_columns)
     todo = [b for b in range(manifest.batches) if b not in done]
     if todo:
-        log.info("run %s: %s", ctx.layout.run_id, execution.describe_sizing(ctx.parallelism, RATE_HEADROOM))
+        parts = manifest.batch_parts.get(str(todo[0]))
+        staged = (manifest.batch_size, len(parts) if parts else partitions)
+        log.info("run %s: %s", ctx.layout.run_id,
+                 execution.describe_sizing(ctx.parallelism, RATE_HEADROOM, staged=staged))
         mismatch = execution.slots_mismatch(ctx.parallelism)
         if mismatch:
             log.warning("run %s: %s", ctx.layout.run_id, mismatch)
