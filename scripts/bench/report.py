@@ -424,16 +424,26 @@ def plots(results: dict, out_dir: Path) -> list[Path]:
     return paths
 
 
+def write_run(results: dict, json_path: Path) -> Path:
+    """A run's JSON at ``json_path`` and its Markdown beside it; returns the Markdown's path.
+
+    The Markdown is rendered before anything is written: a run the report cannot render
+    leaves the files as they were.
+    """
+    text = markdown(results)
+    json_path.write_text(json.dumps(results, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    md_path = json_path.with_suffix(".md")
+    md_path.write_text(text, encoding="utf-8")
+    return md_path
+
+
 def write_outputs(results: dict, out_root: Path) -> list[Path]:
     res_dir = out_root / "results"
     res_dir.mkdir(parents=True, exist_ok=True)
     only = results.get("params", {}).get("only")
     stem = results["date"] + ("-" + "+".join(only) if only else "")  # a partial run keeps the full run's files
     json_path = res_dir / f"{stem}.json"
-    json_path.write_text(json.dumps(results, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    md_path = res_dir / f"{stem}.md"
-    md_path.write_text(markdown(results), encoding="utf-8")
-    paths = [json_path, md_path]
+    paths = [json_path, write_run(results, json_path)]
     try:
         paths += plots(results, out_root / "plots" / ("partial-" + "+".join(only) if only else ""))
     except Exception as exc:  # noqa: BLE001 - the numbers matter more than the pictures
@@ -451,11 +461,7 @@ def rejudge(json_path: Path) -> Path:
 
     results = json.loads(json_path.read_text(encoding="utf-8"))
     results["targets"] = judge_targets(results["cases"], argparse.Namespace(**results.get("params", {})))
-    text = markdown(results)  # before writing anything: a run this report cannot render stays as it was
-    json_path.write_text(json.dumps(results, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    md_path = json_path.with_suffix(".md")
-    md_path.write_text(text, encoding="utf-8")
-    return md_path
+    return write_run(results, json_path)
 
 
 if __name__ == "__main__":

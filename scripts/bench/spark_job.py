@@ -171,8 +171,9 @@ class HandWrittenAiohttp:
         import asyncio
 
         import aiohttp
-        import pyarrow as pa
         import uvloop
+
+        from api_etl.engine.arrow_io import records_to_batch
 
         ids = [i for b in batches for i in b.column("tracking_id").to_pylist()]
         out: list[tuple] = []
@@ -201,9 +202,7 @@ class HandWrittenAiohttp:
         finally:
             loop.close()
         for start in range(0, len(out), self.OUT_BATCH):
-            columns = list(zip(*out[start:start + self.OUT_BATCH]))
-            arrays = [pa.array(c, f.type) for c, f in zip(columns, self.schema)]
-            yield pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+            yield records_to_batch(out[start:start + self.OUT_BATCH], self.schema)
 
 
 def result_schema():

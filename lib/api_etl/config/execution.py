@@ -104,16 +104,16 @@ class ExecutionConfig(StrictModel):
     def describe_sizing(
         self,
         parallelism: int | None,
-        rate_headroom: float = 0.0,
+        rate_per_task: float | None = None,
         *,
         staged: tuple[int, int] | None = None,
     ) -> str:
         """How a run splits its work and its rate limit, as one line for the job's log.
 
         The numbers an operator needs to see that a job uses its cluster and its limit:
-        ``parallelism`` is Spark's at the start of the run; each task paces at its share of
-        the limit less ``rate_headroom`` (see the pipeline runner). ``staged`` is (rows per
-        batch, tasks per batch) as the run was staged, which a resumed run keeps whatever
+        ``parallelism`` is Spark's at the start of the run; ``rate_per_task`` is what each
+        task paces at (the pipeline runner's share, headroom included). ``staged`` is (rows
+        per batch, tasks per batch) as the run was staged, which a resumed run keeps whatever
         the cluster is now.
         """
         rows, tasks = staged or (self.rows_per_batch(parallelism), self.tasks_per_batch(parallelism))
@@ -122,11 +122,10 @@ class ExecutionConfig(StrictModel):
                 f" Spark parallelism {parallelism if parallelism else 'unknown'},"
                 f" concurrent_tasks {self.concurrent_tasks if self.concurrent_tasks else 'not set'}")
         rate = self.max_requests_per_second
-        if rate is None:
+        if rate is None or rate_per_task is None:
             return text + "; no rate limit"
-        at_once = self.tasks_at_once(parallelism) or 1
-        share = rate * (1 - rate_headroom) / at_once
-        return text + f"; rate limit {rate:g}/s shared by {at_once} task(s) at once: {share:.4g}/s each"
+        return (text + f"; rate limit {rate:g}/s shared by {self.tasks_at_once(parallelism)} task(s) at once:"
+                f" {rate_per_task:.4g}/s each")
 
     def slots_mismatch(self, parallelism: int | None) -> str | None:
         """A warning when Spark's parallelism and ``concurrent_tasks`` disagree, else None.

@@ -280,7 +280,7 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
         parts = manifest.batch_parts.get(str(todo[0]))
         staged = (manifest.batch_size, len(parts) if parts else partitions)
         log.info("run %s: %s", ctx.layout.run_id,
-                 execution.describe_sizing(ctx.parallelism, RATE_HEADROOM, staged=staged))
+                 execution.describe_sizing(ctx.parallelism, rate_per_task, staged=staged))
         mismatch = execution.slots_mismatch(ctx.parallelism)
         if mismatch:
             log.warning("run %s: %s", ctx.layout.run_id, mismatch)

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from api_etl.pipeline.runner import run_pipeline
+from api_etl.pipeline.runner import RATE_HEADROOM, run_pipeline
 
 from .conftest import SOURCE_COLUMNS, base_doc, load, source_rows
 
@@ -47,7 +47,7 @@ def test_a_config_that_understates_the_clusters_slots_still_holds_the_limit(spar
         stats = _send_at_the_limit(spark, tmp_path, api, {"concurrent_tasks": 1}, "understated")
     assert stats["max_1s_window"] <= LIMIT * 1.02, stats["max_1s_window"]
     # The job's log says how the limit was split, so an operator can see it too.
-    share = f"{LIMIT * 0.99 / 2:.4g}/s each"
+    share = f"{LIMIT * (1 - RATE_HEADROOM) / 2:.4g}/s each"
     assert any("Spark parallelism 2, concurrent_tasks 1" in r.getMessage()
                and f"shared by 2 task(s) at once: {share}" in r.getMessage() for r in caplog.records), caplog.text
     assert any(r.levelno == logging.WARNING and "Spark's parallelism is 2 but execution.concurrent_tasks is 1"

@@ -109,11 +109,11 @@ def test_sizing_line_shows_the_split_of_work_and_of_the_rate_limit():
     from api_etl.config.execution import ExecutionConfig
 
     limited = ExecutionConfig(concurrent_tasks=4, max_requests_per_second=400, batch_size=5000)
-    line = limited.describe_sizing(40, rate_headroom=0.01)
+    line = limited.describe_sizing(40, rate_per_task=9.9)  # the runner's share: 400 x 0.99 / 40
     assert line == ("batches of 5000 rows, 40 task(s) each, 2 batch(es) in flight, 20 request(s) in flight per task;"
                     " Spark parallelism 40, concurrent_tasks 4; rate limit 400/s shared by 40 task(s) at once: 9.9/s each")
     # A resumed run keeps the batches it staged, whatever the cluster is now.
-    resumed = limited.describe_sizing(8, staged=(3000, 40))
+    resumed = limited.describe_sizing(8, 49.5, staged=(3000, 40))
     assert resumed.startswith("batches of 3000 rows, 40 task(s) each,") and "Spark parallelism 8," in resumed
     unlimited = ExecutionConfig().describe_sizing(2)
     assert unlimited.startswith("batches of 20000 rows, 2 task(s) each,") and unlimited.endswith(
