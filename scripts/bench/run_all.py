@@ -402,18 +402,7 @@ class Bench:
 
     def section_rate(self) -> None:
         a = self.args
-        # "Close to the ceiling": 80% of the ceiling (1), but no more than 90% of what the
-        # pipeline itself reached unlimited in this run at the batch size these runs use
-        # (the default): it cannot hold a rate it cannot reach.
-        cases = self.results["cases"]
-        from report import ceiling_rps
-
-        ceil = ceiling_rps(cases) or a.rate_high_default
-        default_batch = cases.get("batch_sweep", {}).get(str(common.DEFAULT_ROWS_WITHOUT_RATE), {})
-        reached = [cases.get("3_pipeline", {}).get("rps"), default_batch.get("rps")]
-        best = max((r for r in reached if r), default=a.rate_high_default)
-        high = min(0.8 * ceil, 0.9 * best)
-        limits = [a.rate_low, a.rate_medium, max(a.rate_medium + 100, round(high / 50) * 50)]
+        limits = rate_limits(a, self.results["cases"])
         jobs = []
         for limit in limits:
             rows = int(limit * a.rate_seconds)
@@ -519,6 +508,26 @@ class Bench:
         return 0 if not missed and not self.results.get("errors") else 1
 
 
+def rate_limits(args: argparse.Namespace, cases: dict) -> list[float]:
+    """The low, medium and near-max limits of the rate section.
+
+    "Close to the ceiling" is 80% of the ceiling (1), but no more than 90% of what the
+    pipeline itself reached unlimited in this run at the batch size these runs use (the
+    default): it cannot hold a rate it cannot reach. ``--rate-high`` sets it instead, to
+    rerun the rate section alone at a run's near-max limit.
+    """
+    from report import ceiling_rps
+
+    high = args.rate_high
+    if high is None:
+        ceil = ceiling_rps(cases) or args.rate_high_default
+        default_batch = cases.get("batch_sweep", {}).get(str(common.DEFAULT_ROWS_WITHOUT_RATE), {})
+        reached = [cases.get("3_pipeline", {}).get("rps"), default_batch.get("rps")]
+        best = max((r for r in reached if r), default=args.rate_high_default)
+        high = min(0.8 * ceil, 0.9 * best)
+    return [args.rate_low, args.rate_medium, max(args.rate_medium + 100, round(high / 50) * 50)]
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=50_000, help="rows for cases 1-5 and the batch sweep")
@@ -529,6 +538,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate-low", type=float, default=200)
     p.add_argument("--rate-medium", type=float, default=1000)
     p.add_argument("--rate-high-default", type=float, default=2000, help="used when case 3 did not run")
+    p.add_argument("--rate-high", type=float, default=None, help="the near-max limit (default: derived from cases 1 and 3)")
     p.add_argument("--rate-seconds", type=float, default=75.0,
                    help="seconds of sending per limit: more than one batch at the default batch size (auto: 60 s)")
     p.add_argument("--memory-rows", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000])

@@ -284,3 +284,14 @@ def test_saved_params_hold_no_path_of_this_machine(tmp_path):
     outside = run_all.recorded_params(run_all.parse_args(["--out", str(tmp_path)]))
     assert outside["out"] == "(outside the repository)"
     assert str(tmp_path) not in str(outside) and str(common.REPO_ROOT) not in str(inside)
+
+
+def test_near_max_rate_limit_comes_from_the_run_or_from_rate_high():
+    cases = {"1_ceiling": {"rps": 7000.0}, "1_ceiling_again": {"rps": 7200.0}, "3_pipeline": {"rps": 3800.0},
+             "batch_sweep": {str(common.DEFAULT_ROWS_WITHOUT_RATE): {"rps": 4950.0}}}
+    # 0.9 of the pipeline's best (4,950/s), under 0.8 of the ceiling (5,760/s)
+    assert run_all.rate_limits(run_all.parse_args([]), cases) == [200, 1000, 4450]
+    # A rerun of the rate section alone, at the near-max limit of an earlier run
+    assert run_all.rate_limits(run_all.parse_args(["--rate-high", "3900"]), {}) == [200, 1000, 3900]
+    # Without cases and without --rate-high: the fallback, never below medium + 100
+    assert run_all.rate_limits(run_all.parse_args(["--rate-high-default", "900"]), {}) == [200, 1000, 1100]

@@ -17,7 +17,7 @@ import uuid
 
 from api_etl.aws.cloudwatch import CloudWatchPublisher, batch_metric_data
 from api_etl.config import LoadedConfig, PipelineConfig, load_config
-from api_etl.engine.rate_limiter import per_task_rate
+from api_etl.engine.rate_limiter import catch_up_rate, per_task_rate
 from api_etl.pipeline import sink as sink_io
 from api_etl.pipeline import staging
 from api_etl.pipeline.errors import InputError
@@ -34,7 +34,9 @@ RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 # Each task paces at 1% under its share of the limit. Evenly paced sends at exactly the
 # limit put limit + 1 requests into a closed one-second window, and loopback or network
-# jitter can pull one more in; 1% of slack keeps every window the API sees within its limit.
+# jitter can pull one more in; 1% of slack keeps the windows the API sees within its limit.
+# A task making up for a stall (rate_limiter.catch_up_rate) spends that slack on the lost
+# time instead, so its windows can then reach about 1% over its share.
 RATE_HEADROOM = 0.01
 
 
@@ -195,7 +197,8 @@ class _BatchResult:
 
 
 def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, partitions: int,
-               rate_per_task: float | None, passthrough: list[str], schema) -> _BatchResult:
+               rate_per_task: float | None, rate_catch_up: float | None, passthrough: list[str],
+               schema) -> _BatchResult:
     """Send one batch, land it in its slot, then checkpoint it. Runs in a batch thread."""
     from api_etl.compile import build_worker_plan
     from api_etl.engine.arrow_io import ArrowPartitionFunction, arrow_schema
@@ -214,7 +217,8 @@ def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, pa
     staged_df = staging.read_staged_batch(spark, layout, manifest, batch_id, partitions, schema)
     fields = {f.name: f for f in staged_df.schema.fields}
     plan = build_worker_plan(ctx.loaded, run_id=layout.run_id, batch_id=str(batch_id),
-                             rate_per_task=rate_per_task, passthrough=passthrough)
+                             rate_per_task=rate_per_task, rate_catch_up_per_task=rate_catch_up,
+                             passthrough=passthrough)
     counter = spark.sparkContext.accumulator(batch_stats.empty(), batch_stats.StatsParam())
     out_schema = record_schema([fields[c] for c in passthrough])
     count = batch_stats.CountingPartitionFunction(make_partition_function(plan, loop_in_thread=True), counter)
@@ -274,13 +278,18 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     tasks_at_once = execution.tasks_at_once(ctx.parallelism)
     rate = execution.max_requests_per_second
     rate_per_task = per_task_rate(None if rate is None else rate * (1 - RATE_HEADROOM), tasks_at_once)
+    # A task that fell behind (a starved loop, a slow patch of the API) makes up the lost
+    # time at up to its whole share less one request a second, so the average holds close
+    # to the limit.
+    rate_catch_up = catch_up_rate(per_task_rate(rate, tasks_at_once), rate_per_task)
     passthrough = list(cfg.sink.passthrough_columns)
     todo = [b for b in range(manifest.batches) if b not in done]
     if todo:
         parts = manifest.batch_parts.get(str(todo[0]))
         staged = (manifest.batch_size, len(parts) if parts else partitions)
         log.info("run %s: %s", ctx.layout.run_id,
-                 execution.describe_sizing(ctx.parallelism, rate_per_task, staged=staged))
+                 execution.describe_sizing(ctx.parallelism, rate_per_task, staged=staged,
+                                           catch_up_per_task=rate_catch_up))
         mismatch = execution.slots_mismatch(ctx.parallelism)
         if mismatch:
             log.warning("run %s: %s", ctx.layout.run_id, mismatch)
@@ -295,7 +304,8 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
         while (queue and summary.stop_reason is None and failure is None) or pending:
             while queue and len(pending) < execution.batches_in_flight and summary.stop_reason is None and failure is None:
                 batch_id = queue.pop(0)
-                pending[pool.submit(_run_batch, ctx, manifest, batch_id, partitions, rate_per_task, passthrough, schema)] = batch_id
+                pending[pool.submit(_run_batch, ctx, manifest, batch_id, partitions, rate_per_task,
+                                       rate_catch_up, passthrough, schema)] = batch_id
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 batch_id = pending.pop(future)

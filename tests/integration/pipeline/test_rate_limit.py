@@ -16,18 +16,19 @@ LIMIT = 150  # requests per second, job-wide
 ROWS = 900  # ~6 s at the limit
 
 
-def _send_at_the_limit(spark, tmp_path, api, execution: dict, run_id: str) -> dict:
-    """Run ROWS rows at LIMIT with ``execution``; the API's stats, once every row is sent."""
+def _send_at_the_limit(spark, tmp_path, api, execution: dict, run_id: str, *, limit: float = LIMIT,
+                       rows: int = ROWS) -> dict:
+    """Run ``rows`` rows at ``limit`` with ``execution``; the API's stats, once every row is sent."""
     doc = base_doc(api.url, str(tmp_path), metrics={"enabled": False},
-                   execution={"batch_size": 300, "max_requests_per_second": LIMIT, **execution})
+                   execution={"batch_size": rows // 3, "max_requests_per_second": limit, **execution})
     doc["auth"] = {"type": "none"}
     api.update_config({"auth": {"mode": "none"}})
-    spark.createDataFrame(source_rows(ROWS), SOURCE_COLUMNS).write.parquet(doc["source"]["path"])
+    spark.createDataFrame(source_rows(rows), SOURCE_COLUMNS).write.parquet(doc["source"]["path"])
 
     summary = run_pipeline(spark, load(doc), run_id=run_id)
 
     stats = api.stats()
-    assert summary.rows_succeeded == ROWS and stats["api_requests"] == ROWS
+    assert summary.rows_succeeded == rows and stats["api_requests"] == rows
     return stats
 
 
@@ -52,3 +53,16 @@ def test_a_config_that_understates_the_clusters_slots_still_holds_the_limit(spar
                and f"shared by 2 task(s) at once: {share}" in r.getMessage() for r in caplog.records), caplog.text
     assert any(r.levelno == logging.WARNING and "Spark's parallelism is 2 but execution.concurrent_tasks is 1"
                in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_making_up_for_stalls_never_takes_a_window_over_the_limit(spark, tmp_path, api, caplog):
+    # At 1000/s on two tasks (500/s each) a task that falls behind (a batch boundary, a
+    # stall) makes up for it at 499/s instead of its 495/s pace: the job's windows must
+    # still stay within the limit as the API sees them.
+    limit = 1000
+    with caplog.at_level(logging.INFO, logger="api_etl.pipeline.runner"):
+        stats = _send_at_the_limit(spark, tmp_path, api, {"partitions": 2}, "catch-up", limit=limit, rows=6000)
+    assert any("495/s each, up to 499/s while making up for stalls" in r.getMessage()
+               for r in caplog.records), caplog.text
+    assert stats["max_1s_window"] <= limit * 1.02, stats["max_1s_window"]
+    assert stats["max_1s_window"] >= limit * 0.9
