@@ -1,6 +1,7 @@
 """AWS Glue entry point: parse job arguments, get a Spark session, run the pipeline.
 
 On Glue:  --JOB_NAME (set by Glue) --config_uri s3://.../pipeline.yaml [--run_id ID]
+          [--cluster_slots N] (set by the Terraform module: (workers - 1) x vCPUs per worker)
 Locally:  API_ETL_LOCAL=1 python glue_job/job.py --JOB_NAME local --config_uri ...
           (or pass --local): a local SparkSession with S3A pointed at AWS_ENDPOINT_URL
           replaces GlueContext, so the same script runs against the emulator.
@@ -38,6 +39,20 @@ def resolve_run_id(argv: list[str]) -> str | None:
     return re.sub(r"_attempt_\d+$", "", job_run_id) if job_run_id else None
 
 
+def resolve_cluster_slots(argv: list[str]) -> int | None:
+    """``--cluster_slots N`` (set by the Terraform module): the cluster's task slots."""
+    raw = _optional(argv, "cluster_slots")
+    if raw is None or raw == "":
+        return None
+    try:
+        slots = int(raw)
+    except ValueError:
+        slots = 0
+    if slots < 1:
+        raise ValueError(f"--cluster_slots must be a whole number >= 1, got {raw!r}")
+    return slots
+
+
 def main(argv: list[str]) -> int:
     from awsglue.utils import getResolvedOptions
 
@@ -46,6 +61,13 @@ def main(argv: list[str]) -> int:
     argv = [a for a in argv if a != "--local"]
     args = getResolvedOptions(argv, ["JOB_NAME", "config_uri"])
     run_id = resolve_run_id(argv)
+    try:
+        cluster_slots = resolve_cluster_slots(argv)
+    except ValueError as exc:
+        log.error("%s", exc)
+        if local:
+            return 2
+        raise SystemExit(f"api-etl: {exc}") from None
 
     from api_etl.config import ConfigError, load_config
     from api_etl.pipeline.errors import InputError
@@ -76,7 +98,8 @@ def main(argv: list[str]) -> int:
         job = Job(glue_context)
         job.init(args["JOB_NAME"], args)
     try:
-        summary = run_pipeline(spark, loaded, run_id=run_id, job_name=args["JOB_NAME"])
+        summary = run_pipeline(spark, loaded, run_id=run_id, job_name=args["JOB_NAME"],
+                               cluster_slots=cluster_slots)
     except InputError as exc:
         log.error("%s", exc)
         if local:

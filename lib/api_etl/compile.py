@@ -123,7 +123,6 @@ def build_worker_plan(
     run_id: str | None = None,
     batch_id: str | None = None,
     rate_per_task: float | None = None,
-    rate_catch_up_per_task: float | None = None,
     passthrough: list[str] | tuple[str, ...] = (),
 ) -> WorkerPlan:
     secrets: frozenset[str] = frozenset()
@@ -138,7 +137,6 @@ def build_worker_plan(
         middleware=build_middleware(config),
         concurrency=config.execution.concurrency,
         rate_per_task=rate_per_task,
-        rate_catch_up_per_task=rate_catch_up_per_task,
         queue_size=config.execution.queue_size,
         run_id=run_id,
         batch_id=batch_id,

@@ -260,10 +260,14 @@ def test_no_secret_value_in_terraform():
 
 # --- Glue job ---------------------------------------------------------------------------------
 
+def _managed_arguments(glue) -> dict:
+    return {lit(k): v for k, v in glue.locals["managed_arguments"].items()}
+
+
 def test_job_arguments_point_at_objects_the_stack_uploads(modules):
     glue = modules["glue_job"]
     loc = glue.locals
-    args = {lit(k): v for k, v in loc["managed_arguments"].items()}
+    args = _managed_arguments(glue)
     assert expr(args["--config_uri"]) == "local.config_uri"
     assert expr(args["--additional-python-modules"]) == "local.wheel_uri"
     assert lit(loc["artifacts_uri"]) == "s3://${var.artifacts_bucket_name}"
@@ -281,6 +285,20 @@ def test_job_arguments_point_at_objects_the_stack_uploads(modules):
     for name in ("script", "wheel"):  # a changed file is uploaded again: a new object version
         obj = glue.resource("aws_s3_object", name)
         assert expr(obj["source_hash"]) == f"filemd5(var.{name}_source_path)"
+
+
+def test_job_declares_the_clusters_task_slots(modules):
+    """--cluster_slots = (workers - 1) x vCPUs per worker, for every worker type the module accepts."""
+    import re
+
+    glue = modules["glue_job"]
+    loc = glue.locals
+    assert expr(_managed_arguments(glue)["--cluster_slots"]) == "tostring(local.cluster_slots)"
+    assert expr(loc["cluster_slots"]) == "(var.number_of_workers - 1) * local.vcpus_per_worker[var.worker_type]"
+    vcpus = {lit(k): v for k, v in loc["vcpus_per_worker"].items()}
+    assert vcpus == {"G.1X": 4, "G.2X": 8, "G.4X": 16, "G.8X": 32}
+    allowed = re.findall(r'"(G\.\d+X)"', glue.variables["worker_type"]["validation"][0]["condition"])
+    assert sorted(allowed) == sorted(vcpus)  # no accepted worker type lacks a slot count
 
 
 def test_job_observability_and_bookmark_arguments(modules):

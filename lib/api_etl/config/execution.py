@@ -47,11 +47,7 @@ class ExecutionConfig(StrictModel):
     )
     concurrency: PositiveInt = Field(20, description="Requests in flight per task.")
     max_requests_per_second: PositiveFloat | None = Field(
-        None,
-        description="Job-wide limit, split evenly across the tasks that run at once. Each task paces"
-        " 1% under its share; after a stall it makes up the lost time at up to its share less one"
-        " request a second (when that is faster), so the average stays close to the limit and the"
-        " busiest one-second window at most about 1% over it.",
+        None, description="Job-wide limit, split evenly across the tasks that run at once."
     )
     queue_size: PositiveInt | None = Field(None, description="Default: 2 x concurrency.")
     batches_in_flight: int = Field(
@@ -111,14 +107,12 @@ class ExecutionConfig(StrictModel):
         rate_per_task: float | None = None,
         *,
         staged: tuple[int, int] | None = None,
-        catch_up_per_task: float | None = None,
     ) -> str:
         """How a run splits its work and its rate limit, as one line for the job's log.
 
         The numbers an operator needs to see that a job uses its cluster and its limit:
         ``parallelism`` is Spark's at the start of the run; ``rate_per_task`` is what each
-        task paces at (the pipeline runner's share, headroom included), ``catch_up_per_task``
-        the fastest it may go while it makes up slots lost to stalls. ``staged`` is (rows
+        task paces at (the pipeline runner's share, headroom included). ``staged`` is (rows
         per batch, tasks per batch) as the run was staged, which a resumed run keeps whatever
         the cluster is now.
         """
@@ -130,11 +124,8 @@ class ExecutionConfig(StrictModel):
         rate = self.max_requests_per_second
         if rate is None or rate_per_task is None:
             return text + "; no rate limit"
-        text += (f"; rate limit {rate:g}/s shared by {self.tasks_at_once(parallelism)} task(s) at once:"
-                 f" {rate_per_task:.4g}/s each")
-        if catch_up_per_task is not None:
-            text += f", up to {catch_up_per_task:.4g}/s while making up for stalls"
-        return text
+        return (text + f"; rate limit {rate:g}/s shared by {self.tasks_at_once(parallelism)} task(s) at once:"
+                f" {rate_per_task:.4g}/s each")
 
     def slots_mismatch(self, parallelism: int | None) -> str | None:
         """A warning when Spark's parallelism and ``concurrent_tasks`` disagree, else None.

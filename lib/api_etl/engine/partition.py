@@ -191,12 +191,9 @@ class PartitionEngine:
             middlewares.append(AuthMiddleware(auth))
         if plan.rate_per_task is not None:
             # One bucket per worker process and rate, shared by the tasks it runs in turn.
-            limiter_key = ("api_etl", "rate_limiter", plan.rate_per_task, plan.rate_capacity,
-                           plan.rate_catch_up_per_task)
+            limiter_key = ("api_etl", "rate_limiter", plan.rate_per_task, plan.rate_capacity)
             self.limiter = await self._scope.get_or_create(
-                limiter_key,
-                lambda: _build(lambda: TokenBucket(plan.rate_per_task, plan.rate_capacity,
-                                                   catch_up_rate=plan.rate_catch_up_per_task)),
+                limiter_key, lambda: _build(lambda: TokenBucket(plan.rate_per_task, plan.rate_capacity))
             )
         self._call = compose(middlewares, TransportCall(transport, self.limiter))
         self._records = RecordBuilder(

@@ -54,9 +54,6 @@ class WorkerPlan:
     concurrency: int = DEFAULT_CONCURRENCY
     # This task's share of the job-wide rate (see rate_limiter.per_task_rate); None = no limit.
     rate_per_task: float | None = None
-    # The fastest the task may pace while it makes up slots lost to stalls (see
-    # rate_limiter.catch_up_rate); None = lost slots stay lost.
-    rate_catch_up_per_task: float | None = None
     # Token-bucket burst size; 1 = never two requests closer than 1/rate.
     rate_capacity: int = 1
     # Bound of the input queue and of the output queue; None = 2 x concurrency.
@@ -92,13 +89,6 @@ class WorkerPlan:
             raise ValueError(f"queue_size must be >= 1, got {self.queue_size}")
         if self.rate_per_task is not None and not self.rate_per_task > 0:
             raise ValueError(f"rate_per_task must be > 0, got {self.rate_per_task}")
-        if self.rate_catch_up_per_task is not None and (
-            self.rate_per_task is None or not self.rate_catch_up_per_task >= self.rate_per_task
-        ):
-            raise ValueError(
-                f"rate_catch_up_per_task must be >= rate_per_task ({self.rate_per_task}),"
-                f" got {self.rate_catch_up_per_task}"
-            )
         if self.rate_capacity < 1:
             raise ValueError(f"rate_capacity must be >= 1, got {self.rate_capacity}")
         if self.max_response_body_bytes is not None and self.max_response_body_bytes < 0:

@@ -13,18 +13,8 @@ one-second window. So a caller that wakes later than its slot by more than ``lat
 does not send on it: it takes a fresh slot at the end of the schedule (which restarts from
 now when every slot has passed). A stall costs a little throughput and never a burst;
 smaller lateness (timer jitter on a busy loop) is caught up, so it does not drift the rate
-below the limit.
-
-What a stall costs need not be lost for good. With a ``catch_up_rate`` above ``rate``, the
-time the schedule dropped (a starved loop, callers held up by a slow API, an idle gap between
-tasks) is kept as a debt, at most ``max_debt`` seconds, and repaid by pacing at
-``catch_up_rate`` until it is gone: a steady, slightly faster pace, never a burst. The
-pipeline sets ``catch_up_rate`` to the task's share of the limit less one request a second:
-evenly spaced, that is at most the share in any one-second window, and the wake-up catch-up
-above can add ``late_slack x rate`` (1% at 10 ms) to a window on top.
-
-There is no lock: a lock handed from caller to caller cost a loop turn per request, which
-at thousands of requests per second was a noticeable share of the CPU.
+below the limit. There is no lock: a lock handed from caller to caller cost a loop turn per
+request, which at thousands of requests per second was a noticeable share of the CPU.
 
 One bucket serves every task that runs in a worker process, one after another (it is
 cached in the process scope by the engine): a task that starts right after another in the
@@ -56,20 +46,6 @@ def per_task_rate(job_rate: float | None, concurrent_tasks: int) -> float | None
     return job_rate / concurrent_tasks
 
 
-def catch_up_rate(share: float | None, pace: float | None) -> float | None:
-    """The fastest a task paced at ``pace`` may go while it makes up lost slots.
-
-    ``share`` is the task's whole share of the limit. Evenly spaced sends at ``r`` per second
-    put at most ``floor(r) + 1`` into a one-second window, so pacing at ``share - 1`` keeps
-    every window within the share. None when that is no faster than ``pace`` (shares of
-    about 100/s and less, with 1% of headroom): nothing to gain.
-    """
-    if share is None or pace is None:
-        return None
-    fastest = share - 1.0
-    return fastest if fastest > pace else None
-
-
 class TokenBucket:
     """``await bucket.acquire()`` returns when one request may be sent."""
 
@@ -81,25 +57,14 @@ class TokenBucket:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         late_slack: float = 0.010,
-        catch_up_rate: float | None = None,
-        max_debt: float = 1.0,
     ) -> None:
         if not (rate > 0 and math.isfinite(rate)):
             raise ValueError(f"rate must be a positive number, got {rate!r}")
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity!r}")
-        if catch_up_rate is not None and not (math.isfinite(catch_up_rate) and catch_up_rate >= rate):
-            raise ValueError(f"catch_up_rate must be a number >= rate ({rate!r}), got {catch_up_rate!r}")
-        if not (max_debt >= 0 and math.isfinite(max_debt)):
-            raise ValueError(f"max_debt must be a number >= 0, got {max_debt!r}")
         self.rate = float(rate)
         self.capacity = int(capacity)
-        self.catch_up_rate = float(catch_up_rate) if catch_up_rate is not None else self.rate
         self._interval = 1.0 / self.rate
-        # Repaying a debt, slots are this much closer together, and each repays the difference.
-        self._catch_up_interval = 1.0 / self.catch_up_rate
-        self._max_debt = float(max_debt) if self.catch_up_rate > self.rate else 0.0
-        self._debt = 0.0  # seconds of schedule lost to stalls and not yet made up
         self._tolerance = (self.capacity - 1) * self._interval
         self._clock = clock
         self._sleep = sleep
@@ -113,8 +78,6 @@ class TokenBucket:
         self.acquired = 0
         self.rescheduled = 0  # late wake-ups that took a fresh slot instead of sending
         self.waited = 0.0  # total seconds callers were told to sleep
-        self.lost = 0.0  # seconds of schedule dropped by restarts and late wake-ups
-        self.made_up = 0.0  # seconds of that repaid by pacing at catch_up_rate
 
     def reserve(self) -> float:
         """Take the next slot now; return how long to wait for it (0 when free)."""
@@ -122,32 +85,11 @@ class TokenBucket:
         # A schedule less than ``late_slack`` behind is caught up (the slot is taken now
         # and the next one stays on the schedule); further behind, the bucket was idle or
         # stalled, and the schedule restarts from now (no burst after an idle period).
-        if self._tat is None:
-            tat = now
-        elif self._tat < now - self._late_slack:
-            self._owe(now - self._tat)
-            tat = now
-        else:
-            tat = self._tat
+        tat = now if self._tat is None or self._tat < now - self._late_slack else self._tat
         delay = tat - self._tolerance - now
-        step = self._interval
-        if self._debt > 0:  # the next slot comes sooner, by what this one repays
-            repaid = min(self._interval - self._catch_up_interval, self._debt)
-            self._debt -= repaid
-            self.made_up += repaid
-            step -= repaid
-        self._tat = tat + step
+        self._tat = tat + self._interval
         self.acquired += 1
         return delay if delay > 0 else 0.0
-
-    @property
-    def debt(self) -> float:
-        """Seconds of schedule still to be made up (0 without a ``catch_up_rate``)."""
-        return self._debt
-
-    def _owe(self, seconds: float) -> None:
-        self.lost += seconds
-        self._debt = min(self._debt + seconds, self._max_debt)
 
     async def acquire(self) -> None:
         # No lock: each caller takes its slot at once and sleeps to it, so callers wait in
@@ -164,5 +106,4 @@ class TokenBucket:
             # Woken too late to send on this slot (a stalled loop): sending now could join
             # the other late callers in a burst, so take a fresh slot at the schedule's end.
             self.rescheduled += 1
-            self._owe(self._interval)  # the slot it slept on went unused
         # A loop starved this long sends one request late rather than never.

@@ -17,7 +17,7 @@ import uuid
 
 from api_etl.aws.cloudwatch import CloudWatchPublisher, batch_metric_data
 from api_etl.config import LoadedConfig, PipelineConfig, load_config
-from api_etl.engine.rate_limiter import catch_up_rate, per_task_rate
+from api_etl.engine.rate_limiter import per_task_rate
 from api_etl.pipeline import sink as sink_io
 from api_etl.pipeline import staging
 from api_etl.pipeline.errors import InputError
@@ -34,9 +34,7 @@ RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 # Each task paces at 1% under its share of the limit. Evenly paced sends at exactly the
 # limit put limit + 1 requests into a closed one-second window, and loopback or network
-# jitter can pull one more in; 1% of slack keeps the windows the API sees within its limit.
-# A task making up for a stall (rate_limiter.catch_up_rate) spends that slack on the lost
-# time instead, so its windows can then reach about 1% over its share.
+# jitter can pull one more in; 1% of slack keeps every window the API sees within its limit.
 RATE_HEADROOM = 0.01
 
 
@@ -80,6 +78,22 @@ class _Context:
     progress_stream: object = None
 
 
+def _cluster_parallelism(spark_parallelism: int, cluster_slots: int | None) -> int:
+    """The task slots a run plans with: Spark's count, or the deployment's when larger.
+
+    Executors that register after the run starts (or that auto scaling adds) would otherwise
+    run tasks whose rate share was computed for fewer slots, and together exceed the limit.
+    """
+    if cluster_slots is None:
+        return spark_parallelism
+    if isinstance(cluster_slots, bool) or not isinstance(cluster_slots, int) or cluster_slots < 1:
+        raise InputError(f"cluster_slots must be a whole number >= 1, got {cluster_slots!r}")
+    if cluster_slots > spark_parallelism:
+        log.info("Spark reports %d task slot(s) so far; the deployment declares %d: batches are split"
+                 " and the rate limit shared by %d", spark_parallelism, cluster_slots, cluster_slots)
+    return max(spark_parallelism, cluster_slots)
+
+
 def run_pipeline(
     spark,
     config,
@@ -91,13 +105,21 @@ def run_pipeline(
     force_config_change: bool = False,
     metrics_client=None,
     progress_stream=None,
+    cluster_slots: int | None = None,
 ) -> RunSummary:
+    """Run (or resume) a pipeline on ``spark``; the run's summary.
+
+    ``cluster_slots`` is the most tasks the cluster can run at once as its deployment knows
+    it (the Terraform module passes ``(workers - 1) x vCPUs per worker`` to the Glue job).
+    Spark's own count only covers the executors registered when the run starts; batches are
+    split, and the rate limit shared, by the larger of the two.
+    """
     loaded = _as_loaded(config)
     cfg = loaded.config
     run_id = run_id or new_run_id()
     if not RUN_ID.match(run_id):
         raise InputError(f"run id {run_id!r} must be 1-128 letters, digits, '.', '_' or '-'")
-    parallelism = spark.sparkContext.defaultParallelism
+    parallelism = _cluster_parallelism(spark.sparkContext.defaultParallelism, cluster_slots)
     try:
         cfg.execution.check_rate(parallelism)
     except ValueError as exc:
@@ -197,8 +219,7 @@ class _BatchResult:
 
 
 def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, partitions: int,
-               rate_per_task: float | None, rate_catch_up: float | None, passthrough: list[str],
-               schema) -> _BatchResult:
+               rate_per_task: float | None, passthrough: list[str], schema) -> _BatchResult:
     """Send one batch, land it in its slot, then checkpoint it. Runs in a batch thread."""
     from api_etl.compile import build_worker_plan
     from api_etl.engine.arrow_io import ArrowPartitionFunction, arrow_schema
@@ -217,8 +238,7 @@ def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, pa
     staged_df = staging.read_staged_batch(spark, layout, manifest, batch_id, partitions, schema)
     fields = {f.name: f for f in staged_df.schema.fields}
     plan = build_worker_plan(ctx.loaded, run_id=layout.run_id, batch_id=str(batch_id),
-                             rate_per_task=rate_per_task, rate_catch_up_per_task=rate_catch_up,
-                             passthrough=passthrough)
+                             rate_per_task=rate_per_task, passthrough=passthrough)
     counter = spark.sparkContext.accumulator(batch_stats.empty(), batch_stats.StatsParam())
     out_schema = record_schema([fields[c] for c in passthrough])
     count = batch_stats.CountingPartitionFunction(make_partition_function(plan, loop_in_thread=True), counter)
@@ -278,18 +298,13 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
     tasks_at_once = execution.tasks_at_once(ctx.parallelism)
     rate = execution.max_requests_per_second
     rate_per_task = per_task_rate(None if rate is None else rate * (1 - RATE_HEADROOM), tasks_at_once)
-    # A task that fell behind (a starved loop, a slow patch of the API) makes up the lost
-    # time at up to its whole share less one request a second, so the average holds close
-    # to the limit.
-    rate_catch_up = catch_up_rate(per_task_rate(rate, tasks_at_once), rate_per_task)
     passthrough = list(cfg.sink.passthrough_columns)
     todo = [b for b in range(manifest.batches) if b not in done]
     if todo:
         parts = manifest.batch_parts.get(str(todo[0]))
         staged = (manifest.batch_size, len(parts) if parts else partitions)
         log.info("run %s: %s", ctx.layout.run_id,
-                 execution.describe_sizing(ctx.parallelism, rate_per_task, staged=staged,
-                                           catch_up_per_task=rate_catch_up))
+                 execution.describe_sizing(ctx.parallelism, rate_per_task, staged=staged))
         mismatch = execution.slots_mismatch(ctx.parallelism)
         if mismatch:
             log.warning("run %s: %s", ctx.layout.run_id, mismatch)
@@ -304,8 +319,7 @@ def _process_round(ctx: _Context, manifest: staging.RoundManifest, summary: RunS
         while (queue and summary.stop_reason is None and failure is None) or pending:
             while queue and len(pending) < execution.batches_in_flight and summary.stop_reason is None and failure is None:
                 batch_id = queue.pop(0)
-                pending[pool.submit(_run_batch, ctx, manifest, batch_id, partitions, rate_per_task,
-                                       rate_catch_up, passthrough, schema)] = batch_id
+                pending[pool.submit(_run_batch, ctx, manifest, batch_id, partitions, rate_per_task, passthrough, schema)] = batch_id
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 batch_id = pending.pop(future)

@@ -11,10 +11,17 @@ locals {
   # --custom-logGroup-prefix is set; all three groups are created here, encrypted and retained.
   log_group_names = toset([var.log_group_name, "${var.log_group_name}/output", "${var.log_group_name}/error"])
 
+  # Spark task slots of the cluster: one worker runs the driver, each other one executor with
+  # a core per vCPU. The job shares its rate limit by at least this many tasks, so executors
+  # that register after the run starts (or auto scaling) cannot multiply the limit.
+  vcpus_per_worker = { "G.1X" = 4, "G.2X" = 8, "G.4X" = 16, "G.8X" = 32 }
+  cluster_slots    = (var.number_of_workers - 1) * local.vcpus_per_worker[var.worker_type]
+
   # Arguments this module manages; they take precedence over var.extra_default_arguments.
   managed_arguments = {
     "--job-language"                     = "python"
     "--config_uri"                       = local.config_uri
+    "--cluster_slots"                    = tostring(local.cluster_slots)
     "--additional-python-modules"        = local.wheel_uri
     "--enable-metrics"                   = "true"
     "--enable-observability-metrics"     = "true"

@@ -17,7 +17,7 @@ ROWS = 900  # ~6 s at the limit
 
 
 def _send_at_the_limit(spark, tmp_path, api, execution: dict, run_id: str, *, limit: float = LIMIT,
-                       rows: int = ROWS) -> dict:
+                       rows: int = ROWS, cluster_slots: int | None = None) -> dict:
     """Run ``rows`` rows at ``limit`` with ``execution``; the API's stats, once every row is sent."""
     doc = base_doc(api.url, str(tmp_path), metrics={"enabled": False},
                    execution={"batch_size": rows // 3, "max_requests_per_second": limit, **execution})
@@ -25,7 +25,7 @@ def _send_at_the_limit(spark, tmp_path, api, execution: dict, run_id: str, *, li
     api.update_config({"auth": {"mode": "none"}})
     spark.createDataFrame(source_rows(rows), SOURCE_COLUMNS).write.parquet(doc["source"]["path"])
 
-    summary = run_pipeline(spark, load(doc), run_id=run_id)
+    summary = run_pipeline(spark, load(doc), run_id=run_id, cluster_slots=cluster_slots)
 
     stats = api.stats()
     assert summary.rows_succeeded == rows and stats["api_requests"] == rows
@@ -55,14 +55,14 @@ def test_a_config_that_understates_the_clusters_slots_still_holds_the_limit(spar
                in r.getMessage() for r in caplog.records), caplog.text
 
 
-def test_making_up_for_stalls_never_takes_a_window_over_the_limit(spark, tmp_path, api, caplog):
-    # At 1000/s on two tasks (500/s each) a task that falls behind (a batch boundary, a
-    # stall) makes up for it at 499/s instead of its 495/s pace: the job's windows must
-    # still stay within the limit as the API sees them.
-    limit = 1000
+def test_slots_the_deployment_declares_share_the_limit_even_before_executors_register(spark, tmp_path, api, caplog):
+    # Terraform declares 4 slots; Spark (local[2]) reports 2, as a Glue job does while its
+    # executors are still registering. The limit must be shared by 4: once all 4 tasks could
+    # run, 4 x the share is the limit. Here only 2 run at once, so the API sees about half.
     with caplog.at_level(logging.INFO, logger="api_etl.pipeline.runner"):
-        stats = _send_at_the_limit(spark, tmp_path, api, {"partitions": 2}, "catch-up", limit=limit, rows=6000)
-    assert any("495/s each, up to 499/s while making up for stalls" in r.getMessage()
-               for r in caplog.records), caplog.text
-    assert stats["max_1s_window"] <= limit * 1.02, stats["max_1s_window"]
-    assert stats["max_1s_window"] >= limit * 0.9
+        stats = _send_at_the_limit(spark, tmp_path, api, {}, "declared", rows=450, cluster_slots=4)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("Spark reports 2 task slot(s) so far; the deployment declares 4" in m for m in messages), caplog.text
+    assert any(f"shared by 4 task(s) at once: {LIMIT * (1 - RATE_HEADROOM) / 4:.4g}/s each" in m
+               for m in messages), caplog.text
+    assert stats["max_1s_window"] <= LIMIT / 2 * 1.02 + 1, stats["max_1s_window"]

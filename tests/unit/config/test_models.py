@@ -115,9 +115,6 @@ def test_sizing_line_shows_the_split_of_work_and_of_the_rate_limit():
     # A resumed run keeps the batches it staged, whatever the cluster is now.
     resumed = limited.describe_sizing(8, 49.5, staged=(3000, 40))
     assert resumed.startswith("batches of 3000 rows, 40 task(s) each,") and "Spark parallelism 8," in resumed
-    fast = ExecutionConfig(max_requests_per_second=4000).describe_sizing(2, 1980.0, catch_up_per_task=1999.0)
-    assert fast.endswith("rate limit 4000/s shared by 2 task(s) at once: 1980/s each,"
-                         " up to 1999/s while making up for stalls")
     unlimited = ExecutionConfig().describe_sizing(2)
     assert unlimited.startswith("batches of 20000 rows, 2 task(s) each,") and unlimited.endswith(
         "Spark parallelism 2, concurrent_tasks not set; no rate limit")

@@ -129,16 +129,6 @@ def test_retries_take_a_rate_limit_token_per_attempt(scope):
     assert engine.limiter is not None and engine.limiter.acquired == attempts
 
 
-def test_the_plans_catch_up_rate_reaches_the_tasks_bucket(scope):
-    engine = PartitionEngine(plan(rate_per_task=1e6, rate_catch_up_per_task=2e6), scope=scope)
-    assert len(as_dicts(engine.run([{"id": i} for i in range(3)]))) == 3
-    assert engine.limiter.rate == 1e6 and engine.limiter.catch_up_rate == 2e6
-    # A plan without one gets a bucket of its own that never paces above its rate.
-    other = PartitionEngine(plan(rate_per_task=1e6), scope=scope)
-    as_dicts(other.run([{"id": 1}]))
-    assert other.limiter is not engine.limiter and other.limiter.catch_up_rate == 1e6
-
-
 def test_transport_and_auth_are_built_once_per_process_scope(scope):
     BUILDS.clear()
     p = plan(transport_factory=EchoTransportFactory(tag="once"))
@@ -210,10 +200,6 @@ def test_plan_validation():
         plan(concurrency=0)
     with pytest.raises(ValueError):
         plan(rate_per_task=0)
-    with pytest.raises(ValueError, match="rate_catch_up_per_task"):
-        plan(rate_per_task=10, rate_catch_up_per_task=9)
-    with pytest.raises(ValueError, match="rate_catch_up_per_task"):
-        plan(rate_catch_up_per_task=9)  # no rate to catch up to
     with pytest.raises(ValueError, match="clash"):
         plan(passthrough_columns=("status_x", "url"))
     assert plan(concurrency=7).effective_queue_size == 14

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from api_etl.engine.rate_limiter import TokenBucket, catch_up_rate, per_task_rate
+from api_etl.engine.rate_limiter import TokenBucket, per_task_rate
 from tests.unit.engine.fakes import EventClock, VirtualClock
 
 
@@ -122,23 +122,19 @@ def test_a_caller_that_wakes_late_takes_a_fresh_slot_instead_of_sending():
     _assert_no_burst(times, 10)
 
 
-def _frozen_sleep(clock, start, end):
-    """A sleep on a loop frozen from ``start`` to ``end``: wake-ups due then come at ``end``."""
-
-    async def frozen_sleep(delay):
-        if start < clock() + delay < end:
-            delay = end - clock()
-        await clock.sleep(delay)
-
-    return frozen_sleep
-
-
 def test_a_stalled_loop_never_turns_into_a_burst():
     """The whole loop freezes from 0.25 s to 1.25 s (a GC pause, a starved CPU): every caller
     whose slot fell in the freeze wakes late at the same moment; they must go out spaced."""
     clock = EventClock()
     bucket = TokenBucket(rate=20, clock=clock, sleep=clock.sleep)
-    bucket._sleep = _frozen_sleep(clock, 0.25, 1.25)
+
+    async def frozen_sleep(delay):
+        due = clock() + delay
+        if 0.25 < due < 1.25:
+            delay = 1.25 - clock()
+        await clock.sleep(delay)
+
+    bucket._sleep = frozen_sleep
     times = _concurrent_send_times(bucket, clock, 40)
     assert len(times) == 40
     assert bucket.rescheduled == 19  # the slots 0.3 .. 1.2
@@ -184,74 +180,3 @@ def test_lateness_longer_than_the_interval_is_caught_up_without_a_burst():
     assert bucket.rescheduled == 0
     for t in times:
         assert sum(1 for u in times if t <= u < t + 1.0) <= 500 + 5 + 1
-
-
-def test_without_a_catch_up_rate_a_stall_is_lost_for_good():
-    clock = VirtualClock()
-    bucket = TokenBucket(rate=90, clock=clock, sleep=clock.sleep)
-    acquire_times(bucket, clock, 10)
-    clock.now += 0.5  # the caller comes back half a second late
-    times = acquire_times(bucket, clock, 100)
-    assert bucket.lost == pytest.approx(0.5 - 1 / 90)
-    assert bucket.debt == 0 and bucket.made_up == 0
-    assert times[-1] == pytest.approx(9 / 90 + 0.5 + 99 / 90)  # the schedule restarted
-
-
-def test_a_stall_is_made_up_at_the_catch_up_rate_and_never_in_a_burst():
-    """Paced at 90/s with room up to 99/s: after a half-second stall the bucket sends at
-    99/s until the lost schedule is repaid, then the sends are back where they would have
-    been without the stall; no two sends closer than 1/99 s, no window over 99 + 1."""
-    clock = VirtualClock()
-    bucket = TokenBucket(rate=90, catch_up_rate=99, clock=clock, sleep=clock.sleep)
-    before = acquire_times(bucket, clock, 10)
-    clock.now += 0.5
-    after = acquire_times(bucket, clock, 700)
-    assert bucket.lost == pytest.approx(0.5 - 1 / 90)
-    assert bucket.made_up == pytest.approx(bucket.lost) and bucket.debt == 0
-    # Fully made up: the last sends are on the schedule a stall-free bucket keeps.
-    assert after[-200:] == pytest.approx([(10 + i) / 90 for i in range(500, 700)])
-    times = before + after
-    gaps = [b - a for a, b in zip(after, after[1:])]
-    assert min(gaps) >= 1 / 99 - 1e-9
-    assert gaps[0] == pytest.approx(1 / 99)  # repaying starts at once
-    for t in times:
-        assert sum(1 for u in times if t <= u < t + 1.0) <= 100
-
-
-def test_the_debt_is_capped():
-    """An hour idle is not an hour of owed requests: at most max_debt seconds are made up."""
-    clock = VirtualClock()
-    bucket = TokenBucket(rate=50, catch_up_rate=60, max_debt=0.2, clock=clock, sleep=clock.sleep)
-    acquire_times(bucket, clock, 3)
-    clock.now += 3600
-    assert bucket.reserve() == 0 and bucket.debt == pytest.approx(0.2 - (1 / 50 - 1 / 60))
-    acquire_times(bucket, clock, 200)
-    assert bucket.made_up == pytest.approx(0.2) and bucket.debt == 0
-    assert bucket.lost == pytest.approx(3600 - 1 / 50)
-
-
-def test_a_late_wake_up_owes_the_slot_it_slept_on():
-    clock = EventClock()
-    bucket = TokenBucket(rate=20, catch_up_rate=25, clock=clock, sleep=clock.sleep)
-    bucket._sleep = _frozen_sleep(clock, 0.25, 1.25)
-    times = _concurrent_send_times(bucket, clock, 40)
-    assert bucket.rescheduled == 19
-    assert bucket.lost == pytest.approx(19 / 20)
-    _assert_no_burst(times, 25)  # repaid at 25/s at most, never sent together
-    assert min(b - a for a, b in zip(times[6:], times[7:])) == pytest.approx(1 / 25)
-
-
-def test_invalid_catch_up_arguments():
-    with pytest.raises(ValueError, match="catch_up_rate"):
-        TokenBucket(10, catch_up_rate=9)
-    with pytest.raises(ValueError, match="catch_up_rate"):
-        TokenBucket(10, catch_up_rate=float("inf"))
-    with pytest.raises(ValueError, match="max_debt"):
-        TokenBucket(10, catch_up_rate=11, max_debt=-1)
-
-
-def test_catch_up_rate_keeps_every_window_within_the_share():
-    assert catch_up_rate(None, None) is None
-    assert catch_up_rate(2225.0, 2202.75) == 2224.0
-    assert catch_up_rate(100.0, 99.0) is None  # share - 1 is no faster than the pace
-    assert catch_up_rate(25.0, 24.75) is None

@@ -1,0 +1,45 @@
+"""The Glue entry script's own arguments (glue_job/job.py), parsed without Glue or Spark."""
+
+import importlib.util
+import logging
+from pathlib import Path
+
+import pytest
+
+from api_etl.pipeline.errors import InputError
+from api_etl.pipeline.runner import _cluster_parallelism
+
+JOB_PY = Path(__file__).resolve().parents[3] / "glue_job" / "job.py"
+
+
+@pytest.fixture(scope="module")
+def job():
+    spec = importlib.util.spec_from_file_location("glue_entry_job", JOB_PY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cluster_slots_from_the_terraform_argument(job):
+    argv = ["job.py", "--JOB_NAME", "j", "--config_uri", "s3://b/c.yaml", "--cluster_slots", "36"]
+    assert job.resolve_cluster_slots(argv) == 36
+    assert job.resolve_cluster_slots(["job.py", "--cluster_slots=8"]) == 8
+    assert job.resolve_cluster_slots(["job.py", "--JOB_NAME", "j"]) is None  # deployed without it
+
+
+@pytest.mark.parametrize("raw", ["0", "-4", "four", "2.5"])
+def test_a_bad_cluster_slots_argument_is_named(job, raw):
+    with pytest.raises(ValueError, match="--cluster_slots must be a whole number >= 1") as exc:
+        job.resolve_cluster_slots(["job.py", "--cluster_slots", raw])
+    assert repr(raw) in str(exc.value)
+
+
+def test_the_run_plans_with_the_larger_of_sparks_and_the_deployments_slots(caplog):
+    with caplog.at_level(logging.INFO, logger="api_etl.pipeline.runner"):
+        assert _cluster_parallelism(2, 36) == 36
+    assert "Spark reports 2 task slot(s) so far; the deployment declares 36" in caplog.text
+    assert _cluster_parallelism(40, 36) == 40  # Spark sees more: it wins
+    assert _cluster_parallelism(8, None) == 8
+    for bad in (0, -1, True, 2.5):
+        with pytest.raises(InputError, match="cluster_slots"):
+            _cluster_parallelism(8, bad)
