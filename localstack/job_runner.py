@@ -83,6 +83,7 @@ def run_glue_job(
     label: str = "job",
     on_log_line: Callable[[str], None] | None = None,
     python: str | None = None,
+    cluster_slots: int | None = None,
 ) -> JobRun:
     """Run the entry script to completion (at most ``timeout`` s) and return its outcome.
 
@@ -95,6 +96,8 @@ def run_glue_job(
     cmd = [python or sys.executable, str(GLUE_ENTRY), "--JOB_NAME", job_name, "--config_uri", config_uri]
     if run_id:
         cmd += ["--run_id", run_id]
+    if cluster_slots is not None:  # what the Terraform module passes on Glue
+        cmd += ["--cluster_slots", str(cluster_slots)]
     child_env = dict(os.environ)
     child_env.update(env or {})
     child_env.update({

@@ -69,11 +69,15 @@ def test_glue_entry_runs_end_to_end_on_the_local_stack(tls_aws, mock_api, tmp_pa
     provision(names.name, credentials=CREDENTIALS, rows=ROWS, config_text=_config_text(names))
     env = {**tls_aws.env(), "MOCK_API_URL": mock_api.url}
 
-    run = run_glue_job(names.config_uri, job_name=names.job, run_id="it-1", env=env, workdir=tmp_path, timeout=180)
+    # --cluster_slots as the Terraform module passes it, here above local[2]'s two slots: the
+    # job must plan with it (and so stay further under the limit).
+    run = run_glue_job(names.config_uri, job_name=names.job, run_id="it-1", env=env, workdir=tmp_path, timeout=180,
+                       cluster_slots=3)
 
     assert run.returncode == 0, f"exit {run.returncode}; log {run.log_path}:\n{run.log_tail()}"
     summary = run.summary
     assert summary["run_id"] == "it-1" and summary["policy_met"]
+    assert "Spark reports 2 task slot(s) so far; the deployment declares 3" in run.log_path.read_text()
     assert summary["rows_total"] == summary["rows_succeeded"] == ROWS
     assert summary["batches_done"] == summary["batches_total"] >= 2
     assert summary["metrics_published"] > 0 and summary["metrics_failures"] == 0
