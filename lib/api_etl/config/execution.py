@@ -42,8 +42,9 @@ class ExecutionConfig(StrictModel):
     )
     concurrent_tasks: PositiveInt | None = Field(
         None,
-        description="Tasks that run at once (workers x cores); default: Spark's parallelism."
-        " The rate limit is shared by the larger of the two, so a low value cannot raise it.",
+        description="Tasks that run at once (workers x cores); default: Spark's parallelism, or"
+        " the Glue job's --cluster_slots (set by the Terraform module) when larger. The rate limit"
+        " is shared by the largest of these, so a low value cannot raise it.",
     )
     concurrency: PositiveInt = Field(20, description="Requests in flight per task.")
     max_requests_per_second: PositiveFloat | None = Field(
