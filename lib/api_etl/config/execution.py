@@ -112,7 +112,8 @@ class ExecutionConfig(StrictModel):
         """How a run splits its work and its rate limit, as one line for the job's log.
 
         The numbers an operator needs to see that a job uses its cluster and its limit:
-        ``parallelism`` is Spark's at the start of the run; ``rate_per_task`` is what each
+        ``parallelism`` is the task slots the run plans with (Spark's at the start of the run,
+        or the deployment's ``--cluster_slots`` when larger); ``rate_per_task`` is what each
         task paces at (the pipeline runner's share, headroom included). ``staged`` is (rows
         per batch, tasks per batch) as the run was staged, which a resumed run keeps whatever
         the cluster is now.
@@ -120,7 +121,7 @@ class ExecutionConfig(StrictModel):
         rows, tasks = staged or (self.rows_per_batch(parallelism), self.tasks_per_batch(parallelism))
         text = (f"batches of {rows} rows, {tasks} task(s) each,"
                 f" {self.batches_in_flight} batch(es) in flight, {self.concurrency} request(s) in flight per task;"
-                f" Spark parallelism {parallelism if parallelism else 'unknown'},"
+                f" task slots {parallelism if parallelism else 'unknown'},"
                 f" concurrent_tasks {self.concurrent_tasks if self.concurrent_tasks else 'not set'}")
         rate = self.max_requests_per_second
         if rate is None or rate_per_task is None:
@@ -129,21 +130,22 @@ class ExecutionConfig(StrictModel):
                 f" {rate_per_task:.4g}/s each")
 
     def slots_mismatch(self, parallelism: int | None) -> str | None:
-        """A warning when Spark's parallelism and ``concurrent_tasks`` disagree, else None.
+        """A warning when the run's task slots and ``concurrent_tasks`` disagree, else None.
 
-        Either way the job holds its limit, but it may not use all of it (or all of the
-        cluster): Spark's count decides how each batch is split, the larger of the two how
-        the limit is shared.
+        ``parallelism`` is the slots the run plans with (see :meth:`describe_sizing`). Either
+        way the job holds its limit, but it may not use all of it (or all of the cluster):
+        the slots decide how each batch is split, the larger of the two how the limit is shared.
         """
         stated = self.concurrent_tasks
         if not stated or not parallelism or stated == parallelism:
             return None
-        head = f"Spark's parallelism is {parallelism} but execution.concurrent_tasks is {stated}; "
+        head = (f"the run plans with {parallelism} task slots (Spark's parallelism, or --cluster_slots"
+                f" when larger) but execution.concurrent_tasks is {stated}; ")
         if parallelism > stated:
             return head + (
                 f"the limit is shared by {self.tasks_at_once(parallelism)} tasks, so if only {stated} run at once"
-                " the job sends less than the limit. If spark.default.parallelism is set above the"
-                " executors' cores, remove it"
+                " the job sends less than the limit. If spark.default.parallelism or --cluster_slots"
+                " is set above the executors' cores, lower it"
             )
         if self.partitions:
             return None  # batches are split by partitions, not by Spark's count

@@ -49,10 +49,11 @@ def test_a_config_that_understates_the_clusters_slots_still_holds_the_limit(spar
     assert stats["max_1s_window"] <= LIMIT * 1.02, stats["max_1s_window"]
     # The job's log says how the limit was split, so an operator can see it too.
     share = f"{LIMIT * (1 - RATE_HEADROOM) / 2:.4g}/s each"
-    assert any("Spark parallelism 2, concurrent_tasks 1" in r.getMessage()
+    assert any("task slots 2, concurrent_tasks 1" in r.getMessage()
                and f"shared by 2 task(s) at once: {share}" in r.getMessage() for r in caplog.records), caplog.text
-    assert any(r.levelno == logging.WARNING and "Spark's parallelism is 2 but execution.concurrent_tasks is 1"
-               in r.getMessage() for r in caplog.records), caplog.text
+    assert any(r.levelno == logging.WARNING and "the run plans with 2 task slots (Spark's parallelism, or"
+               " --cluster_slots when larger) but execution.concurrent_tasks is 1" in r.getMessage()
+               for r in caplog.records), caplog.text
 
 
 def test_slots_the_deployment_declares_share_the_limit_even_before_executors_register(spark, tmp_path, api, caplog):

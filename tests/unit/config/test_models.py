@@ -111,13 +111,13 @@ def test_sizing_line_shows_the_split_of_work_and_of_the_rate_limit():
     limited = ExecutionConfig(concurrent_tasks=4, max_requests_per_second=400, batch_size=5000)
     line = limited.describe_sizing(40, rate_per_task=9.9)  # the runner's share: 400 x 0.99 / 40
     assert line == ("batches of 5000 rows, 40 task(s) each, 2 batch(es) in flight, 20 request(s) in flight per task;"
-                    " Spark parallelism 40, concurrent_tasks 4; rate limit 400/s shared by 40 task(s) at once: 9.9/s each")
+                    " task slots 40, concurrent_tasks 4; rate limit 400/s shared by 40 task(s) at once: 9.9/s each")
     # A resumed run keeps the batches it staged, whatever the cluster is now.
     resumed = limited.describe_sizing(8, 49.5, staged=(3000, 40))
-    assert resumed.startswith("batches of 3000 rows, 40 task(s) each,") and "Spark parallelism 8," in resumed
+    assert resumed.startswith("batches of 3000 rows, 40 task(s) each,") and "task slots 8," in resumed
     unlimited = ExecutionConfig().describe_sizing(2)
     assert unlimited.startswith("batches of 20000 rows, 2 task(s) each,") and unlimited.endswith(
-        "Spark parallelism 2, concurrent_tasks not set; no rate limit")
+        "task slots 2, concurrent_tasks not set; no rate limit")
 
 
 def test_a_mismatch_between_sparks_slots_and_concurrent_tasks_is_named():
@@ -127,9 +127,10 @@ def test_a_mismatch_between_sparks_slots_and_concurrent_tasks_is_named():
     assert ex.slots_mismatch(40) is None and ex.slots_mismatch(None) is None
     assert ExecutionConfig().slots_mismatch(8) is None  # nothing stated, nothing to compare
     overstated = ex.slots_mismatch(80)  # e.g. spark.default.parallelism set above the cores
-    assert overstated.startswith("Spark's parallelism is 80 but execution.concurrent_tasks is 40;")
+    assert overstated.startswith("the run plans with 80 task slots (Spark's parallelism, or --cluster_slots"
+                                 " when larger) but execution.concurrent_tasks is 40;")
     assert "shared by 80 tasks, so if only 40 run at once the job sends less than the limit" in overstated
-    assert "remove it" in overstated
+    assert "lower it" in overstated
     late = ex.slots_mismatch(8)  # executors still registering when the run started
     assert "each batch is split into 8 tasks" in late and "Set execution.partitions" in late
     # With partitions set the split is the config's: the late-executor case cannot happen.

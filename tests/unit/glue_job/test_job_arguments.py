@@ -1,13 +1,9 @@
 """The Glue entry script's own arguments (glue_job/job.py), parsed without Glue or Spark."""
 
 import importlib.util
-import logging
 from pathlib import Path
 
 import pytest
-
-from api_etl.pipeline.errors import InputError
-from api_etl.pipeline.runner import _cluster_parallelism
 
 JOB_PY = Path(__file__).resolve().parents[3] / "glue_job" / "job.py"
 
@@ -32,14 +28,3 @@ def test_a_bad_cluster_slots_argument_is_named(job, raw):
     with pytest.raises(ValueError, match="--cluster_slots must be a whole number >= 1") as exc:
         job.resolve_cluster_slots(["job.py", "--cluster_slots", raw])
     assert repr(raw) in str(exc.value)
-
-
-def test_the_run_plans_with_the_larger_of_sparks_and_the_deployments_slots(caplog):
-    with caplog.at_level(logging.INFO, logger="api_etl.pipeline.runner"):
-        assert _cluster_parallelism(2, 36) == 36
-    assert "Spark reports 2 task slot(s) so far; the deployment declares 36" in caplog.text
-    assert _cluster_parallelism(40, 36) == 40  # Spark sees more: it wins
-    assert _cluster_parallelism(8, None) == 8
-    for bad in (0, -1, True, 2.5):
-        with pytest.raises(InputError, match="cluster_slots"):
-            _cluster_parallelism(8, bad)
