@@ -13,6 +13,14 @@ import sys
 
 S3_JARS = ("hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar")
 
+# A local run is short and shares a laptop's few cores with its Python workers: C2's
+# compiler threads burned ~11 CPU s in a 50,000-row run's first 20 s, while C1 alone
+# compiles in a fraction of that and its code costs Spark only ~15% more per record
+# (docs/performance.md). Glue builds its own JVMs; this is the local session only.
+LOCAL_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
+JVM_OPTIONS_ENV = "API_ETL_LOCAL_JVM_OPTIONS"
+_JVM_OPTION_KEYS = ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")
+
 
 def default_jars_dir() -> pathlib.Path:
     env = os.environ.get("API_ETL_JARS_DIR")
@@ -32,6 +40,12 @@ def s3_jars(jars_dir: pathlib.Path | None = None) -> list[str]:
             " (scripts/dev/fetch_s3_jars.sh) or set API_ETL_JARS_DIR"
         )
     return [str(p) for p in paths]
+
+
+def local_jvm_options() -> str:
+    """The JVM options of a local session: ``API_ETL_LOCAL_JVM_OPTIONS`` when set (empty:
+    none, the JVM's own tiered JIT), else :data:`LOCAL_JVM_OPTIONS`."""
+    return os.environ.get(JVM_OPTIONS_ENV, LOCAL_JVM_OPTIONS).strip()
 
 
 def build_local_spark(
@@ -76,6 +90,11 @@ def build_local_spark(
             conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(endpoint.startswith("https")).lower()
         for key, value in conf.items():
             builder = builder.config(key, value)
+    jvm_options = local_jvm_options()
+    for key in _JVM_OPTION_KEYS:
+        # Executors of a local-cluster master are JVMs of their own; extra_conf wins.
+        if jvm_options and key not in (extra_conf or {}):
+            builder = builder.config(key, jvm_options)
     for key, value in (extra_conf or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
