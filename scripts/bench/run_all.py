@@ -56,8 +56,9 @@ def _utc_ts(text: str) -> float:
 def warm_window(checkpoints: list[dict]) -> tuple[float, float, int] | None:
     """From the second batch's first request to the last response, and its requests.
 
-    The first batch of a fresh JVM pays the JIT compiler (C1/C2 threads burn ~15 CPU s in
-    the first ~20 s of a run); this window is the steady state a long Glue run lives in.
+    The first batch of a fresh JVM pays the JIT compiler (C1 alone in local sessions; with
+    C2 its threads burned ~15 CPU s in the first ~20 s of a run); this window is the steady
+    state a long Glue run lives in.
     """
     timed = sorted((c for c in checkpoints if c.get("first_started_at") and c.get("last_finished_at")),
                    key=lambda c: c["first_started_at"])
