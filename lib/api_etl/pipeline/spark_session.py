@@ -15,8 +15,9 @@ S3_JARS = ("hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar")
 
 # A local run is short and shares a laptop's few cores with its Python workers: C2's
 # compiler threads burned ~11 CPU s in a 50,000-row run's first 20 s, while C1 alone
-# compiles in a fraction of that and its code costs Spark only ~15% more per record
-# (docs/performance.md). Glue builds its own JVMs; this is the local session only.
+# compiles in a fraction of that and its code costs Spark 5-15% more CPU per record (the
+# bench's "Spark alone" job; docs/performance.md), so even a 1,000,000-row run gains.
+# Glue builds its own JVMs; this is the local session only.
 LOCAL_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 JVM_OPTIONS_ENV = "API_ETL_LOCAL_JVM_OPTIONS"
 _JVM_OPTION_KEYS = ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")
