@@ -41,6 +41,7 @@ from typing import Any
 
 from api_etl.engine.errors import RequestBuildError
 from api_etl.engine.exchange import Exchange, HttpRequest, NextCall
+from api_etl.engine.gc_threshold import raised_gen0_threshold
 from api_etl.engine.identity import WorkerIdentity, current_identity
 from api_etl.engine.plan import WorkerPlan
 from api_etl.engine.rate_limiter import TokenBucket
@@ -160,18 +161,20 @@ class PartitionEngine:
         in_thread = self._loop_in_thread
         loop = scope.loop
         stats = self.stats
-        try:
-            scope.run(self._start(iter(rows)), in_thread=in_thread)
-            while not self._done:
-                chunk = scope.run(self._next_chunk(), in_thread=in_thread)
-                for record in chunk:
-                    stats.records_emitted += 1
-                    yield record
-                if self._failure is not None:
-                    raise self._failure
-        finally:
-            if not loop.is_closed():
-                scope.run(self._stop(), in_thread=in_thread)
+        # The collector runs less often while rows are sent (see gc_threshold).
+        with raised_gen0_threshold():
+            try:
+                scope.run(self._start(iter(rows)), in_thread=in_thread)
+                while not self._done:
+                    chunk = scope.run(self._next_chunk(), in_thread=in_thread)
+                    for record in chunk:
+                        stats.records_emitted += 1
+                        yield record
+                    if self._failure is not None:
+                        raise self._failure
+            finally:
+                if not loop.is_closed():
+                    scope.run(self._stop(), in_thread=in_thread)
 
     # -- async machinery ------------------------------------------------------------------
 
