@@ -53,6 +53,14 @@ def resolve_cluster_slots(argv: list[str]) -> int | None:
     return slots
 
 
+def _bad_input(exc: Exception, local: bool) -> int:
+    """A bad argument, config or input: exit 2 locally; on Glue, fail the run with its message."""
+    log.error("%s", exc)
+    if local:
+        return 2
+    raise SystemExit(f"api-etl: {exc}") from None
+
+
 def main(argv: list[str]) -> int:
     from awsglue.utils import getResolvedOptions
 
@@ -64,10 +72,7 @@ def main(argv: list[str]) -> int:
     try:
         cluster_slots = resolve_cluster_slots(argv)
     except ValueError as exc:
-        log.error("%s", exc)
-        if local:
-            return 2
-        raise SystemExit(f"api-etl: {exc}") from None
+        return _bad_input(exc, local)
 
     from api_etl.config import ConfigError, load_config
     from api_etl.pipeline.errors import InputError
@@ -78,10 +83,7 @@ def main(argv: list[str]) -> int:
     try:
         loaded = load_config(args["config_uri"])
     except ConfigError as exc:
-        log.error("%s", exc)
-        if local:
-            return 2
-        raise SystemExit(f"api-etl: {exc}") from None
+        return _bad_input(exc, local)
 
     job = None
     if local:
@@ -101,11 +103,9 @@ def main(argv: list[str]) -> int:
         summary = run_pipeline(spark, loaded, run_id=run_id, job_name=args["JOB_NAME"],
                                cluster_slots=cluster_slots)
     except InputError as exc:
-        log.error("%s", exc)
         if local:
             spark.stop()
-            return 2
-        raise SystemExit(f"api-etl: {exc}") from None
+        return _bad_input(exc, local)
     log.info("run summary\n%s", summary.render())
     print(summary.to_json())
     if job is not None:  # pragma: no cover

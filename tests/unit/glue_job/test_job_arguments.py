@@ -28,3 +28,11 @@ def test_a_bad_cluster_slots_argument_is_named(job, raw):
     with pytest.raises(ValueError, match="--cluster_slots must be a whole number >= 1") as exc:
         job.resolve_cluster_slots(["job.py", "--cluster_slots", raw])
     assert repr(raw) in str(exc.value)
+
+
+def test_bad_input_exits_2_locally_and_fails_a_glue_run_with_its_message(job, caplog):
+    error = ValueError("--cluster_slots must be a whole number >= 1, got 'x'")
+    assert job._bad_input(error, local=True) == 2
+    assert "--cluster_slots must be" in caplog.text
+    with pytest.raises(SystemExit, match=r"^api-etl: --cluster_slots must be a whole number"):
+        job._bad_input(error, local=False)
