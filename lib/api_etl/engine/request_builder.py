@@ -36,9 +36,23 @@ from urllib.parse import quote, urlencode
 from api_etl.engine.errors import RequestBuildError
 from api_etl.engine.exchange import Exchange, HttpRequest
 
+try:
+    # CPython's own SHA-256 (``_sha2`` from 3.12, ``_sha256`` before): the same digest as
+    # ``hashlib.sha256``, which goes through OpenSSL 3 and its per-call digest lookup. Next
+    # to the engine's socket work that lookup cost ~9 us per row (docs/performance.md).
+    from _sha2 import sha256 as _sha256  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the interpreter
+    try:
+        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        _sha256 = hashlib.sha256  # type: ignore[assignment]
+
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _MISSING = object()
+
+# Text that percent-encoding leaves as it is (RFC 3986 unreserved characters).
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 # A compiled text template: literal strings and column names (wrapped in _Col) in order.
 _Parts = tuple[Any, ...]
@@ -108,6 +122,12 @@ def to_json_value(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _quote_segment(text: str) -> str:
+    """``text`` percent-encoded for one path segment (``/`` too), like ``quote(text, safe="")``."""
+    # Ids are mostly unreserved characters already; quote() costs several times the check.
+    return text if _UNRESERVED(text) else quote(text, safe="")
 
 
 def _lookup(row: Mapping[str, Any], column: str, where: str) -> Any:
@@ -250,7 +270,7 @@ class RequestTemplate:
                 value = _lookup(row, part.name, "the URL path")
                 if value is None:
                     raise RequestBuildError(f"column {part.name!r} (used in the URL path) is null")
-                url_out.append(quote(to_text(value), safe=""))
+                url_out.append(_quote_segment(to_text(value)))
             else:
                 url_out.append(part)
         url = "".join(url_out)
@@ -298,7 +318,7 @@ def make_request_id(
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    return _sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
 # -- body mapping: {"a.b": col} -> nested dicts ------------------------------------------

@@ -58,30 +58,44 @@ def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_record(stats: dict[str, Any], record: tuple) -> None:
+    # Runs once per record on Spark's side of every task: plain comparisons, no helper calls.
     stats["rows"] += 1
     ok = bool(record[_OK])
     stats["succeeded"] += ok
     attempts = record[_ATTEMPTS] or 0
     stats["requests"] += attempts
-    stats["retries"] += max(attempts - 1, 0)
+    if attempts > 1:
+        stats["retries"] += attempts - 1
     status = record[_STATUS]
     key = "none" if status is None else str(status)
-    stats["statuses"][key] = stats["statuses"].get(key, 0) + 1
+    statuses = stats["statuses"]
+    statuses[key] = statuses.get(key, 0) + 1
     if not ok:
         error = record[_ERROR] or "unknown"
         stats["errors"][error] = stats["errors"].get(error, 0) + 1
-    meta = record[_META] or {}
-    if status == 429 or "429" in meta.get("attempt_statuses", ""):
+    meta = record[_META]
+    if status == 429 or (meta and "429" in meta.get("attempt_statuses", "")):
         stats["throttled"] += 1
     latency = record[_LATENCY]
     if latency is not None:
         bucket = math.floor(math.log(max(latency, 0.001)) / _BUCKET_BASE)
-        stats["latency_buckets"][bucket] = stats["latency_buckets"].get(bucket, 0) + 1
+        buckets = stats["latency_buckets"]
+        buckets[bucket] = buckets.get(bucket, 0) + 1
         stats["latency_sum"] += latency
-        stats["latency_min"] = _min(stats["latency_min"], latency)
-        stats["latency_max"] = _max(stats["latency_max"], latency)
-    stats["first_started"] = _min(stats["first_started"], record[_STARTED])
-    stats["last_finished"] = _max(stats["last_finished"], record[_FINISHED])
+        low, high = stats["latency_min"], stats["latency_max"]
+        if low is None or latency < low:
+            stats["latency_min"] = latency
+        if high is None or latency > high:
+            stats["latency_max"] = latency
+    started, finished = record[_STARTED], record[_FINISHED]
+    if started is not None:
+        first = stats["first_started"]
+        if first is None or started < first:
+            stats["first_started"] = started
+    if finished is not None:
+        last = stats["last_finished"]
+        if last is None or finished > last:
+            stats["last_finished"] = finished
 
 
 def percentile(buckets: dict[int, int], q: float) -> float | None:

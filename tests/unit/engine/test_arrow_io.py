@@ -80,3 +80,17 @@ def test_an_empty_partition_yields_nothing():
     fn = ArrowPartitionFunction(lambda rows: (record(0) for _ in rows), SCHEMA)
     assert list(fn(iter([]))) == []
     assert list(rows_of([pa.RecordBatch.from_pydict({"i": []})])) == []
+
+
+def test_map_columns_keep_pairs_empty_maps_nulls_and_null_items():
+    headers = [{"a": "1", "b": None}, {}, None, [("k", "v")], {"z": "26"}]
+    rows = [("row", 200, True, 1.0, None, h, None) for h in headers]
+    back = records_to_batch(rows, SCHEMA).column("headers").to_pylist()
+    assert back == [[("a", "1"), ("b", None)], [], None, [("k", "v")], [("z", "26")]]
+
+
+@pytest.mark.parametrize("bad_map", [{"a": 1}, {None: "x"}, [("a",)]])
+def test_a_bad_map_value_or_key_names_the_column(bad_map):
+    rows = [("row", 200, True, 1.0, None, {"ok": "yes"}, None), ("row", 200, True, 1.0, None, bad_map, None)]
+    with pytest.raises(TypeError, match="record column 'headers' cannot be written as map<string, string>"):
+        records_to_batch(rows, SCHEMA)

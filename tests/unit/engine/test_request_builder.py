@@ -3,11 +3,12 @@
 import datetime as dt
 import decimal
 import pickle
+import sys
 
 import pytest
 
 from api_etl.engine.errors import RequestBuildError
-from api_etl.engine.request_builder import RequestTemplate, make_request_id
+from api_etl.engine.request_builder import RequestTemplate, canonical_json, make_request_id
 
 ROW = {"id": 42, "name": "Ann Lee/Jr", "age": 31, "vip": True, "city": "Köln", "score": 1.5}
 
@@ -127,6 +128,27 @@ def test_request_id_canonical_body_compact_sorted():
     assert t.build(ROW).request_id == hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+@pytest.mark.parametrize("value", ["42", "Zoë/東京 ✓", "x" * 5000])
+def test_request_id_is_sha256_of_the_request_for_any_text(value):
+    import hashlib
+
+    t = RequestTemplate("POST", "https://h", path="/p/{id}", body_template={"v": "{id}"}, id_column="id")
+    exchange = t.build({"id": value})
+    raw = "\x1f".join([value, "POST", exchange.request.url, canonical_json({"v": value})])
+    assert exchange.request_id == hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's own sha256 module")
+def test_request_id_hashes_without_openssl_on_cpython():
+    # hashlib's OpenSSL sha256 cost ~9 us per row next to the socket work (docs/performance.md).
+    import hashlib
+
+    from api_etl.engine import request_builder
+
+    assert request_builder._sha256 is not hashlib.sha256
+    assert request_builder._sha256(b"abc").hexdigest() == hashlib.sha256(b"abc").hexdigest()
+
+
 def test_idempotency_header_carries_request_id():
     t = RequestTemplate("POST", "https://h", id_column="id", idempotency_header="Idempotency-Key")
     ex = t.build(ROW)
@@ -151,3 +173,11 @@ def test_template_pickles_and_is_hashable():
     assert copy == t and hash(copy) == hash(t)
     assert copy.build(ROW).request.url == "https://h/a/42"
     assert t.display_url() == "https://h/a/{id}"
+
+
+@pytest.mark.parametrize("value", ["row-0000000001", "A.b_c~d-9", "", "a/b", "a b", "50%", "Zoë", "東京", "x\n", "-", "?&=#"])
+def test_path_values_are_encoded_exactly_as_quote_with_nothing_safe(value):
+    from urllib.parse import quote
+
+    t = RequestTemplate("GET", "https://h", path="/p/{v}")
+    assert t.build({"v": value}).request.url == "https://h/p/" + quote(value, safe="")
