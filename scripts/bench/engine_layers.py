@@ -11,7 +11,11 @@ Against the bench's mock API on 127.0.0.1, alternating, in one process, 20 in fl
    timeouts, response copy);
 3. ``engine, no middleware``: ``PartitionEngine`` with an empty chain (request building,
    request id, the bronze record, the bounded queue);
-4. ``engine``: with the bench's chain (retry, json_body, timing), as case 2.
+4. ``engine``: with the bench's chain (retry, json_body, timing), as case 2;
+5. ``pipeline worker``: what case 3's Python worker runs per task, without Spark: Arrow
+   batches in, the engine on its own loop thread, the batch counting, Arrow batches out.
+   Spark's JVM and its sockets are left out, so it shows a change to the worker's Python
+   within ~2% where a pipeline run moves 10% with the machine.
 
 Then the engine again with an in-memory transport (canned response, no network): what our
 own Python costs per row, apart from aiohttp and the socket.
@@ -123,6 +127,54 @@ def engine_loop(base: str, rows: int, workdir: str, *, middleware: list | None, 
     return cpu
 
 
+class _Accumulator:
+    """Stands in for the Spark accumulator the batch counts are added to."""
+
+    def __init__(self) -> None:
+        from api_etl.pipeline import batch_stats
+
+        self.value = batch_stats.empty()
+
+    def add(self, counted: dict) -> None:
+        from api_etl.pipeline import batch_stats
+
+        self.value = batch_stats.merge(self.value, counted)
+
+
+def worker_loop(base: str, rows: int, workdir: str, *, canned: bool = False) -> float:
+    """CPU seconds for the pipeline's ``mapInArrow`` function to turn ``rows`` rows into batches."""
+    import pyarrow as pa
+
+    from api_etl.engine.arrow_io import ArrowPartitionFunction, arrow_schema
+    from api_etl.engine.partition import PartitionEngine
+    from api_etl.engine.record import record_schema
+    from api_etl.pipeline.batch_stats import CountingPartitionFunction
+    from api_etl.transport.process_scope import ProcessScope
+
+    plan = clients.engine_plan(base, workdir, IN_FLIGHT)
+    if canned:
+        plan = dataclasses.replace(plan, transport_factory=_canned_transport)
+    scope = ProcessScope()
+
+    def engine(source: Any) -> Any:  # as make_partition_function(plan, loop_in_thread=True)
+        return PartitionEngine(plan, scope=scope, loop_in_thread=True).run(source)
+
+    counts = _Accumulator()
+    function = ArrowPartitionFunction(CountingPartitionFunction(engine, counts), arrow_schema(record_schema()))
+    step = 10_000  # the size of the Arrow batches Spark hands a task
+    source = [pa.RecordBatch.from_pydict({common.ID_COLUMN: [row_id(i) for i in range(start, min(start + step, rows))]})
+              for start in range(0, rows, step)]
+    try:
+        cpu0 = self_cpu()
+        out = sum(batch.num_rows for batch in function(iter(source)))
+        cpu = self_cpu() - cpu0
+    finally:
+        scope.close()
+    if out != rows or counts.value["succeeded"] != rows:
+        raise RuntimeError(f"worker: {out} records for {rows} rows, {counts.value['succeeded']} succeeded")
+    return cpu
+
+
 def measure(base: str, rows: int, repeats: int, workdir: str) -> dict[str, list[float]]:
     """CPU ms per request of each layer, ``repeats`` times, the layers alternating."""
     layers: dict[str, Callable[[], float]] = {
@@ -130,6 +182,7 @@ def measure(base: str, rows: int, repeats: int, workdir: str) -> dict[str, list[
         "our aiohttp transport": lambda: transport_loop(base, rows),
         "engine, no middleware": lambda: engine_loop(base, rows, workdir, middleware=[]),
         "engine (retry, json_body, timing)": lambda: engine_loop(base, rows, workdir, middleware=None),
+        "pipeline worker (Arrow in, loop thread, counts, Arrow out)": lambda: worker_loop(base, rows, workdir),
         "in memory: engine, no middleware": lambda: engine_loop(base, rows, workdir, middleware=[], canned=True),
         "in memory: engine (retry, json_body, timing)": lambda: engine_loop(base, rows, workdir, middleware=None,
                                                                             canned=True),

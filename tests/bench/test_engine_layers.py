@@ -25,3 +25,15 @@ def test_report_gives_each_layer_against_the_ceiling_of_the_same_run():
     # median 0.30 / 0.15; minimum 0.27 / 0.14
     assert "| engine, no middleware | 0.3000 | 2.00 | 0.2700 | 1.93 | 0.3000, 0.3300, 0.2700 |" in text
     assert "3 runs of each" in text
+
+
+def test_worker_loop_turns_every_row_into_arrow_batches_and_counts_them(tmp_path):
+    # 25,000 rows: three input batches, 25 output batches; worker_loop raises unless every
+    # row comes out and is counted as succeeded.
+    cpu = engine_layers.worker_loop("http://127.0.0.1:9", 25_000, str(tmp_path), canned=True)
+    assert cpu > 0
+
+
+def test_worker_loop_refuses_a_run_with_failed_rows(tmp_path):
+    with pytest.raises(RuntimeError, match="succeeded"):
+        engine_layers.worker_loop("http://127.0.0.1:9", 5, str(tmp_path))
