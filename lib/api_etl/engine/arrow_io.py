@@ -72,12 +72,22 @@ def _map_array(values: Sequence[Any], map_type: Any) -> Any:
                 items.append(item)
                 count += 1
         offsets.append(count)
-    return pa.MapArray.from_arrays(
+    arrays = (
         pa.array(offsets, type=pa.int32()),
         pa.array(keys, type=map_type.key_type),
         pa.array(items, type=map_type.item_type),
-        mask=None if nulls is None else pa.array(nulls, type=pa.bool_()),
     )
+    if nulls is None:
+        return _map_from_arrays(*arrays)
+    # ``mask`` is pyarrow >= 17; with an older one (Glue ships its own) this raises
+    # TypeError and the caller converts the column the general way.
+    return _map_from_arrays(*arrays, mask=pa.array(nulls, type=pa.bool_()))
+
+
+def _map_from_arrays(offsets: Any, keys: Any, items: Any, **mask: Any) -> Any:
+    import pyarrow as pa  # noqa: PLC0415
+
+    return pa.MapArray.from_arrays(offsets, keys, items, **mask)
 
 
 def _column(values: Sequence[Any], field: Any) -> Any:

@@ -94,3 +94,24 @@ def test_a_bad_map_value_or_key_names_the_column(bad_map):
     rows = [("row", 200, True, 1.0, None, {"ok": "yes"}, None), ("row", 200, True, 1.0, None, bad_map, None)]
     with pytest.raises(TypeError, match="record column 'headers' cannot be written as map<string, string>"):
         records_to_batch(rows, SCHEMA)
+
+
+def test_maps_convert_with_a_pyarrow_whose_from_arrays_takes_no_mask(monkeypatch):
+    # Glue ships its own pyarrow; MapArray.from_arrays has taken mask= only since 17.
+    from api_etl.engine import arrow_io
+
+    calls = []
+
+    def from_arrays_without_mask(offsets, keys, items, **kwargs):
+        calls.append(sorted(kwargs))
+        if "mask" in kwargs:
+            raise TypeError("from_arrays() got an unexpected keyword argument 'mask'")
+        return pa.MapArray.from_arrays(offsets, keys, items)
+
+    monkeypatch.setattr(arrow_io, "_map_from_arrays", from_arrays_without_mask)
+    with_maps = [("row", 200, True, 1.0, None, {"a": "1"}, None), ("row", 200, True, 1.0, None, {}, None)]
+    assert records_to_batch(with_maps, SCHEMA).column("headers").to_pylist() == [[("a", "1")], []]
+    assert calls == [[]]  # no null map: the fast path, without mask
+    with_null = [*with_maps, ("row", None, False, None, None, None, None)]
+    assert records_to_batch(with_null, SCHEMA).column("headers").to_pylist() == [[("a", "1")], [], None]
+    assert calls == [[], ["mask"]]  # refused, then converted the general way
