@@ -116,6 +116,62 @@ def test_failing_rows_become_records_and_never_fail_the_partition(scope):
     assert [k for k, r in out.items() if r["ok"]] == ["0", "1", "7"]
 
 
+@pytest.mark.parametrize("build_ahead", [1, 3, 16, 64])
+def test_rows_built_ahead_are_each_sent_once_in_order_with_build_errors_as_records(scope, build_ahead):
+    """Requests are built several rows at a time; that changes neither what is sent, in
+    which order, nor how a row that cannot be built is reported."""
+    sent = []
+
+    class Recording:
+        async def send(self, request):
+            sent.append(request.url)
+            await asyncio.sleep(0)
+            return HttpResponse(200, {}, b"{}")
+
+    template = RequestTemplate("GET", "https://h", "/x/{id}", query={"v": "{v}"}, id_column="id")
+    data = [{"id": i, "v": "a"} if i % 7 else {"id": i} for i in range(100)]  # every 7th lacks v
+    engine = PartitionEngine(plan(template=template, transport_factory=lambda: Recording(), concurrency=5),
+                             scope=scope, build_ahead=build_ahead)
+    out = {r["row_id"]: r for r in as_dicts(engine.run(data))}
+    assert len(out) == 100 and engine.stats.rows_read == 100
+    bad = {str(i) for i in range(0, 100, 7)}
+    assert {k for k, r in out.items() if not r["ok"]} == bad
+    assert all(out[k]["error_type"] == "RequestBuildError" and out[k]["attempts"] == 0 for k in bad)
+    assert sent == [f"https://h/x/{i}" for i in range(100) if i % 7]  # once each, in input order
+    assert engine.stats.failed_rows == len(bad)
+    assert engine.stats.max_outstanding_rows <= engine.outstanding_bound
+
+
+def test_build_ahead_reads_rows_in_groups_and_stays_bounded(scope):
+    """A consumer with no built row left reads ``build_ahead`` rows at once: the first request
+    goes out after a group was read, and an early close has read at most the bound."""
+    read = []
+    first_send_after = []
+
+    class Noting:
+        async def send(self, request):
+            if not first_send_after:
+                first_send_after.append(len(read))
+            await asyncio.sleep(0)
+            return HttpResponse(200, {}, b"{}")
+
+    def source():
+        for i in range(10_000):
+            read.append(i)
+            yield {"id": i, "status": 200}
+
+    engine = PartitionEngine(plan(transport_factory=lambda: Noting(), concurrency=2, queue_size=4),
+                             scope=scope, chunk_size=2, build_ahead=8)
+    gen = engine.run(source())
+    first = [next(gen) for _ in range(3)]
+    gen.close()
+    assert len(first) == 3 and first_send_after == [8]
+    assert engine.outstanding_bound == 2 * 4 + 2 * 2 + 2 + 8
+    assert len(read) <= engine.outstanding_bound + 3
+    with pytest.raises(ValueError, match="build_ahead"):
+        PartitionEngine(plan(), scope=scope, build_ahead=0)
+
+
 def test_retries_take_a_rate_limit_token_per_attempt(scope):
     template = RequestTemplate("GET", "https://h", "/x/{id}", query={"status": "{s}"},
                                id_column="id")
