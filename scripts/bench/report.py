@@ -165,6 +165,30 @@ def cpu_budget_note(cases: dict, target: str, target_rps: float | None) -> str |
     return text
 
 
+def client_cpu_ratio_note(cases: dict) -> str | None:
+    """(4)'s client CPU per request over (3)'s: what the API sharing this machine hides.
+
+    Here the API runs on the same 2 cores and takes a larger share of them the faster the
+    client goes. Where it runs elsewhere (a Glue job calling a remote API) and the client's
+    cores are the limit, req/s follows the client's CPU per request alone.
+    """
+    pipe, threads = cases.get("3_pipeline") or {}, cases.get("4_requests_threads") or {}
+    ratio = _ratio(threads.get("cpu_s_per_1k"), pipe.get("cpu_s_per_1k"))
+    if ratio is None:
+        return None
+    return (f"Client CPU alone: (4) burns {ratio}x (3)'s CPU per request ({threads['cpu_s_per_1k']} vs"
+            f" {pipe['cpu_s_per_1k']} CPU s/1k), so with the API on other machines, as a Glue job calls it,"
+            f" the same client cores would send about {ratio}x as many requests through (3) as through (4);"
+            f" here the API takes {_api_share(pipe)} of the cores in (3) and {_api_share(threads)} in (4)")
+
+
+def _api_share(case: dict) -> str:
+    """Cores the API kept busy during a case (req/s x its CPU s per request)."""
+    if not case.get("rps") or case.get("server_cpu_per_1k") is None:
+        return "an unknown share"
+    return f"{case['rps'] * case['server_cpu_per_1k'] / 1000.0:.2f}"
+
+
 # Whole seconds at the start of a rate-limit run counted apart: the run starts a fresh JVM,
 # and its JIT settles in about this long (the per-second counts of the near-maximum runs).
 RATE_WARMUP_SECONDS = 20
@@ -205,7 +229,8 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     if pipe and threads:
         r = _ratio(pipe["rps"], threads["rps"])
         out.append(_target("(3) >= 3 x (4) req/s", r >= 3.0, f"{r:.2f}", f"{pipe['rps']:.0f} vs {threads['rps']:.0f} req/s"
-                           + "".join(f". {note}" for note in (hand, cpu_budget_note(cases, "3x (4)", 3.0 * threads["rps"]))
+                           + "".join(f". {note}" for note in (hand, cpu_budget_note(cases, "3x (4)", 3.0 * threads["rps"]),
+                                                              client_cpu_ratio_note(cases))
                                      if note)))
     lat = cases.get("latency_bound")
     if lat and lat.get("1_ceiling") and lat.get("3_pipeline"):

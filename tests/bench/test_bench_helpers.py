@@ -180,6 +180,17 @@ def test_cpu_budget_note_says_whether_any_client_through_spark_could_reach_the_t
     assert "within reach" in verdicts["(3) >= 3 x (4) req/s"]["reason"]
 
 
+def test_client_cpu_ratio_says_what_the_3x_target_reads_with_the_api_elsewhere():
+    cases = _cpu_bound_cases(floor_cpu=0.05)
+    note = report.client_cpu_ratio_note(cases)
+    assert note.startswith("Client CPU alone: (4) burns 3.0x (3)'s CPU per request (1.8 vs 0.6 CPU s/1k)")
+    assert "send about 3.0x as many requests through (3) as through (4)" in note
+    assert "the API takes 0.40 of the cores in (3) and 0.16 in (4)" in note  # 2000 x 0.2 ms, 800 x 0.2 ms
+    verdicts = {t["target"]: t for t in report.judge_targets(cases, argparse.Namespace())}
+    assert note in verdicts["(3) >= 3 x (4) req/s"]["reason"]
+    assert report.client_cpu_ratio_note({"3_pipeline": cases["3_pipeline"]}) is None  # (4) did not run
+
+
 def test_rejudge_recomputes_a_saved_runs_verdicts_and_keeps_its_measurements(tmp_path):
     import json
 
