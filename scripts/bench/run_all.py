@@ -557,6 +557,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         unknown = set(args.only) - set(SECTIONS) - set(EXTRA_SECTIONS)
         if unknown:
             p.error(f"unknown sections {sorted(unknown)}")
+    if not 0 < args.rate_low < args.rate_medium:
+        # Each limit's run is named after it: an equal pair would be one run id, and the
+        # second run would find it done (an idempotent restart) and send nothing.
+        p.error(f"--rate-low ({args.rate_low:g}) must be above 0 and below --rate-medium ({args.rate_medium:g})")
     if args.quick:
         args.rows, args.scale_rows = min(args.rows, 6000), min(args.scale_rows, 20_000)
         args.latency_rows = min(args.latency_rows, 4000)

@@ -306,3 +306,5 @@ def test_near_max_rate_limit_comes_from_the_run_or_from_rate_high():
     assert run_all.rate_limits(run_all.parse_args(["--rate-high", "3900"]), {}) == [200, 1000, 3900]
     # Without cases and without --rate-high: the fallback, never below medium + 100
     assert run_all.rate_limits(run_all.parse_args(["--rate-high-default", "900"]), {}) == [200, 1000, 1100]
+    with pytest.raises(SystemExit):  # equal limits would share a run id: the second would send nothing
+        run_all.parse_args(["--rate-low", "3850", "--rate-medium", "3850"])
