@@ -42,3 +42,41 @@ def test_a_batch_lands_in_its_slot_and_a_rewrite_replaces_only_that_slot(spark, 
     counts = {(r.batch_id): r["count"] for r in table.groupBy("batch_id").count().collect()}
     assert counts == {3: 2, 4: 4}
     assert sink.read_slot(spark, layout, 0, 3).count() == 2
+
+
+def test_unique_per_row_columns_are_written_without_a_dictionary_and_repeated_ones_with_one(spark, tmp_path):
+    """Request ids, URLs, bodies, latencies and times differ on every row in a real batch: a
+    parquet dictionary of them only costs the writer CPU, so they are written without one.
+    Here they repeat, so a dictionary would pay and parquet would keep it, unless told not
+    to; the repeated record columns (method, status, metadata keys) keep theirs."""
+    import pyarrow.parquet as pq
+
+    layout = RunLayout(str(tmp_path / "cp"), str(tmp_path / "sink"), str(tmp_path / "dl"), "run-1")
+    rows = [("run-1", "0", f"req-{i % 3}", "GET", f"https://api/x/{i % 3}", 200, '{"id":1}', 12.5,
+             {"elapsed_ms": "1.5"}) for i in range(3000)]
+    df = spark.createDataFrame(
+        rows, "run_id string, batch_id string, request_id string, method string, url string, status int,"
+              " response_body string, latency_ms double, metadata map<string,string>").coalesce(1)
+    sink.write_batch(df, layout, 0, 0)
+    encodings: dict[str, set[str]] = {}
+    for f in Path(layout.sink_slot(0, 0)).glob("*.parquet"):
+        meta = pq.ParquetFile(f).metadata
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                column = meta.row_group(g).column(c)
+                encodings.setdefault(column.path_in_schema, set()).update(column.encodings)
+
+    def dictionary(column: str) -> bool:
+        return bool(encodings[column] & {"PLAIN_DICTIONARY", "RLE_DICTIONARY"})
+
+    plain = ("request_id", "url", "response_body", "latency_ms", "metadata.key_value.value")
+    assert [c for c in plain if dictionary(c)] == []
+    assert dictionary("method") and dictionary("status") and dictionary("metadata.key_value.key")
+    assert sink.read_slot(spark, layout, 0, 0).count() == 3000  # the slot reads back whole
+
+
+def test_plain_encoded_columns_are_record_columns():
+    """A renamed record field would leave its write option naming nothing, silently."""
+    from api_etl.engine.record import RECORD_FIELD_NAMES
+
+    assert {c.split(".")[0] for c in sink.PLAIN_ENCODED_COLUMNS} <= set(RECORD_FIELD_NAMES)
