@@ -3,11 +3,11 @@
 Inside the process-scoped event loop ``concurrency`` consumers each take the next row's
 request (when none is left, the consumer reads the next ``build_ahead`` rows from the
 synchronous input iterator and builds their requests in one go), run it through the
-middleware chain and put the record into a bounded output queue. The *synchronous* generator Spark iterates
-drives the loop with ``loop.run_until_complete`` only long enough to fill the next chunk of
-records, and yields them; while Spark consumes a chunk the loop is paused, the queue is
-full and nothing else is read -- so memory is bounded by the queue size whatever the
-partition size.
+middleware chain and put the record into a bounded output queue. The *synchronous*
+generator Spark iterates drives the loop with ``loop.run_until_complete`` only long enough
+to fill the next chunk of records, and yields them; while Spark consumes a chunk the loop
+is paused, the queue is full and nothing else is read -- so memory is bounded by the queue
+size whatever the partition size.
 
 With ``loop_in_thread`` (what the pipeline uses) the loop runs on its own thread instead
 and keeps sending while Spark consumes a chunk; the bounded output queue still stops it
@@ -224,8 +224,9 @@ class PartitionEngine:
         size = plan.effective_queue_size
         self._out_q = asyncio.Queue(maxsize=size)
         # Consumers read the input iterator themselves (it is synchronous: a read never
-        # yields to the loop), so a row costs no input-queue hop; a consumer reads its next
-        # row only after its previous record is queued, which bounds what is read.
+        # yields to the loop), so a row costs no input-queue hop; a consumer reads more rows
+        # (``build_ahead`` at most) only after its previous record is queued and when no
+        # built row is left, which bounds what is read.
         consumers = [asyncio.ensure_future(self._consume(rows)) for _ in range(plan.concurrency)]
         supervisor = asyncio.ensure_future(self._supervise(consumers))
         self._tasks = [*consumers, supervisor]
@@ -250,7 +251,7 @@ class PartitionEngine:
         """Read up to ``build_ahead`` rows and build their requests in one go; False at the end.
 
         Building several requests together, rather than one between two sends, keeps that
-        code warm: ~4% less CPU per row in the pipeline worker (docs/performance.md). It
+        code warm: ~3% less CPU per row in the pipeline worker (docs/performance.md). It
         never awaits, so the consumers never refill the shared list at the same time.
         """
         ready = self._ready
