@@ -183,10 +183,9 @@ def client_cpu_ratio_note(cases: dict) -> str | None:
 
 
 def _api_share(case: dict) -> str:
-    """Cores the API kept busy during a case (req/s x its CPU s per request)."""
-    if not case.get("rps") or case.get("server_cpu_per_1k") is None:
-        return "an unknown share"
-    return f"{case['rps'] * case['server_cpu_per_1k'] / 1000.0:.2f}"
+    """Cores the API kept busy during a case (:func:`cores_busy` with no client CPU)."""
+    busy = cores_busy(case.get("rps"), 0.0, case.get("server_cpu_per_1k"))
+    return "an unknown share" if busy is None else f"{busy:.2f}"
 
 
 # Whole seconds at the start of a rate-limit run counted apart: the run starts a fresh JVM,

@@ -327,10 +327,6 @@ class PartitionEngine:
 
     # -- one row --------------------------------------------------------------------------
 
-    async def process_row(self, row: Any) -> tuple[Any, ...]:
-        """The record for one row; never raises (except on cancellation)."""
-        return await self._send(*self._build(row))
-
     def _build(self, row: Any) -> tuple[Mapping[str, Any], Exchange | None, Exception | None]:
         """The row as a mapping and its exchange, or the error that kept it from being built."""
         mapping: Mapping[str, Any] = {}
@@ -343,7 +339,9 @@ class PartitionEngine:
     async def _send(
         self, mapping: Mapping[str, Any], exchange: Exchange | None, build_error: Exception | None
     ) -> tuple[Any, ...]:
-        """The record of a built row: its exchange through the chain, or its build error."""
+        """The record of a built row: its exchange through the chain, or its build error.
+
+        Never raises (except on cancellation)."""
         records = self._records
         call = self._call
         assert records is not None and call is not None
