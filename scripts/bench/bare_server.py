@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import stop_child
+
 BODY = json.dumps({
     "id": "pat_0000000000", "object": "patient", "first_name": "Olivia", "last_name": "Smith",
     "country": "US", "risk_score": 0.42, "segment": "standard", "lifetime_value": 1234.5,
@@ -55,14 +57,7 @@ class BareServer:
         self.url = f"http://127.0.0.1:{port}"
 
     def stop(self, timeout: float = 10.0) -> int | None:
-        if self.popen.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                return self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                return self.popen.wait(5)
-        return self.popen.returncode
+        return stop_child(self.popen, timeout)
 
 
 def start_bare_server(workdir: Path, timeout: float = 20.0) -> BareServer:

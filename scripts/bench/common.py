@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -70,12 +72,45 @@ def pipeline_config(target_url: str, workdir: str, *, batch_size: int | str = DE
     }
 
 
-def start_target(workdir: Path, kind: str = "mock"):
-    """The target server as a separate process on 127.0.0.1 (``kind``: mock | bare)."""
+def stop_child(popen: subprocess.Popen, timeout: float = 10.0) -> int | None:
+    """SIGTERM a server we started, by its PID; SIGKILL after ``timeout``. Its exit code."""
+    if popen.poll() is None:
+        os.kill(popen.pid, signal.SIGTERM)
+        try:
+            return popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(popen.pid, signal.SIGKILL)
+            return popen.wait(5)
+    return popen.returncode
+
+
+TARGET_KINDS = ("lean", "mock", "bare")
+TARGET_LABELS = {
+    "lean": "the lean target (Node's http server, `scripts/bench/lean_target.js`)",
+    "mock": "the mock API (row-id tracking off)",
+    "bare": "a bare aiohttp handler",
+}
+
+
+def start_target(workdir: Path, kind: str = "lean", latency_ms: float = 0.0):
+    """The target server as a separate process on 127.0.0.1 (``kind``: lean | mock | bare).
+
+    All three answer ``GET /v1/patients/{id}``; lean and mock also count what they received
+    (``stats()``, ``reset()``) and can answer after a fixed ``latency_ms``.
+    """
+    if kind == "lean":
+        from lean_target import start_lean_target
+
+        return start_lean_target(workdir / "lean_target", latency_ms=latency_ms)
     if kind == "mock":
         from mock_api import start_mock_api_process
 
-        return start_mock_api_process(TARGET_CONFIG, workdir=str(workdir / "mock_api"))
+        config = dict(TARGET_CONFIG)
+        if latency_ms:
+            config["faults"] = {"latency": {"distribution": "fixed", "fixed_ms": latency_ms}}
+        return start_mock_api_process(config, workdir=str(workdir / "mock_api"))
+    if kind != "bare" or latency_ms:
+        raise ValueError(f"unknown target {kind!r} (with latency {latency_ms} ms)")
     from bare_server import start_bare_server
 
     return start_bare_server(workdir / "bare_server")

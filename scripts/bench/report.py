@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from common import TARGET_LABELS
+
 CASE_LABELS = {
     "1_ceiling": "1. ceiling: bare aiohttp loop, 1 process per core",
     "2_engine": "2. partition engine alone (no Spark)",
@@ -18,6 +20,9 @@ CASE_LABELS = {
 
 def _ratio(a, b) -> float | None:
     return round(a / b, 3) if a is not None and b else None
+
+
+SERVER_NAMES = {"lean": "lean target (Node)", "mock": "mock API", "bare": "bare aiohttp handler"}
 
 
 def _target(name: str, met: bool | None, value: str, reason: str) -> dict[str, Any]:
@@ -274,14 +279,29 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
 
 # -- Markdown --------------------------------------------------------------------------------
 
+def server_check_line(sc: dict | None) -> str | None:
+    """The ceiling client against each kind of target, with what each server burnt."""
+    if not sc:
+        return None
+    if "target" not in sc:  # runs before the lean target: the mock API against a bare handler
+        return (f"Server check (ceiling client, {sc['mock_api']['requests']:,} rows): mock API {sc['mock_api']['rps']:.0f} /"
+                f" {sc['mock_api_again']['rps']:.0f} req/s vs bare aiohttp handler {sc['bare_aiohttp']['rps']:.0f} req/s"
+                f" (ratio {sc['mock_over_bare_rps']}).")
+    own = sc["target"]
+    parts = [f"{SERVER_NAMES[k]} {sc[k]['rps']:.0f} req/s, server {sc[k]['server_cpu_per_1k']} CPU s/1k"
+             for k in (own, *[k for k in SERVER_NAMES if k != own]) if k in sc]
+    return (f"Server check (ceiling client, {sc[own]['requests']:,} rows, client and server on the same cores): "
+            + "; ".join(parts) + f"; {SERVER_NAMES[own]} again {sc[own + '_again']['rps']:.0f} req/s"
+            f" ({sc['target_over_bare_rps']} of the bare handler's).")
+
 def markdown(results: dict) -> str:
     cases = results["cases"]
     ceil, ceil_cpu = ceiling_rps(cases), ceiling_cpu(cases)
     lines = [f"# Benchmark results {results['date']}", "",
              f"Machine: {results['machine']['cores']} cores, Python {results['machine']['python']};"
              f" load average at start {results['machine']['load_at_start']}. Rows per case: {results['params']['rows']:,};"
-             f" in flight: {results['params']['in_flight']} per process/task. Target: the mock API on 127.0.0.1"
-             " (row-id tracking off), `GET /v1/patients/{id}`.", "",
+             f" in flight: {results['params']['in_flight']} per process/task. Target:"
+             f" {TARGET_LABELS[results['params'].get('target', 'mock')]} on 127.0.0.1, `GET /v1/patients/{{id}}`.", "",
              "| case | req/s (first request to last response) | x ceiling | client CPU s / 1k req | x ceiling | server CPU s / 1k | requests | non-2xx |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for key, label in CASE_LABELS.items():
@@ -309,11 +329,9 @@ def markdown(results: dict) -> str:
     for note in (handwritten_note(cases), floor_note(cases)):
         if note:
             lines.append(f"\n{note}.")
-    sc = cases.get("server_check")
-    if sc:
-        lines.append(f"\nServer check (ceiling client, {sc['mock_api']['requests']:,} rows): mock API {sc['mock_api']['rps']:.0f} /"
-                     f" {sc['mock_api_again']['rps']:.0f} req/s vs bare aiohttp handler {sc['bare_aiohttp']['rps']:.0f} req/s"
-                     f" (ratio {sc['mock_over_bare_rps']}).")
+    check = server_check_line(cases.get("server_check"))
+    if check:
+        lines.append(f"\n{check}")
     sweep = cases.get("batch_sweep")
     if sweep:
         lines += ["", "## Batch size sweep", "", "| rows per batch | batches | req/s (first to last request) | req/s (whole round) | idle s | idle % of round | CPU s / 1k |",

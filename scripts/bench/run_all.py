@@ -103,10 +103,10 @@ class Bench:
 
     # -- infrastructure ------------------------------------------------------------------
 
-    def server_cpu(self) -> float:
+    def server_cpu(self, pid: int | None = None) -> float:
         import psutil
 
-        t = psutil.Process(self.target_pid).cpu_times()
+        t = psutil.Process(pid or self.target_pid).cpu_times()
         return t.user + t.system
 
     def spark_jobs(self, name: str, jobs: list[dict], timeout: float, master: str = "local[2]") -> tuple[list[dict], TreeSampler]:
@@ -248,20 +248,27 @@ class Bench:
     # -- sections -------------------------------------------------------------------------
 
     def section_server(self) -> None:
-        """Is the mock API what limits the ceiling? The ceiling against it and a bare server."""
+        """What the server costs: the ceiling client against each kind of target, with the
+        target's CPU per request, the run's own target first and again last."""
         from clients import run_processes
 
         rows = max(self.args.rows // 2, 2000)
-        bare = common.start_target(self.work, "bare")
-        try:
-            out = {}
-            for label, url in (("mock_api", self.target.url), ("bare_aiohttp", bare.url), ("mock_api_again", self.target.url)):
-                out[label] = run_processes("ceiling", url, rows, CORES, self.args.in_flight, self.args.case_timeout)
-                log(f"server check: ceiling vs {label}: {out[label]['rps']} req/s")
-        finally:
-            bare.stop()
-        mock_rps = (out["mock_api"]["rps"] + out["mock_api_again"]["rps"]) / 2
-        out["mock_over_bare_rps"] = round(mock_rps / out["bare_aiohttp"]["rps"], 3)
+        kind = self.args.target
+        out: dict[str, Any] = {"target": kind}
+        order = [kind] + [k for k in common.TARGET_KINDS if k != kind] + [kind]
+        for n, label in enumerate(order):
+            server = self.target if label == kind else common.start_target(self.work / f"server-check-{label}", label)
+            try:
+                cpu0 = self.server_cpu(server.pid)
+                res = run_processes("ceiling", server.url, rows, CORES, self.args.in_flight, self.args.case_timeout)
+                res["server_cpu_per_1k"] = per_1k(self.server_cpu(server.pid) - cpu0, res["requests"])
+            finally:
+                if server is not self.target:
+                    server.stop()
+            out[label if n < len(order) - 1 else f"{label}_again"] = res
+            log(f"server check: ceiling vs {label}: {res['rps']} req/s, server {res['server_cpu_per_1k']} CPU s/1k")
+        own_rps = (out[kind]["rps"] + out[f"{kind}_again"]["rps"]) / 2
+        out["target_over_bare_rps"] = round(own_rps / out["bare"]["rps"], 3)
         self.results["cases"]["server_check"] = out
 
     def section_throughput(self) -> None:
@@ -354,15 +361,12 @@ class Bench:
         server; a real API answers in tens of milliseconds, and then throughput is in-flight
         requests / latency (Little's law) for any client that keeps its requests in flight.
         """
-        from mock_api import start_mock_api_process
-
         a = self.args
         rows = a.latency_rows
         source = self.work / f"source-{rows}"
         self.stage(rows, source)
-        config = {**common.TARGET_CONFIG, "faults": {"latency": {"distribution": "fixed", "fixed_ms": a.latency_ms}}}
         saved = self.target, self.target_pid
-        self.target = start_mock_api_process(config, workdir=str(self.work / "mock_api_latency"))
+        self.target = common.start_target(self.work / "latency", a.target, latency_ms=a.latency_ms)
         self.target_pid = self.target.pid
         out: dict[str, Any] = {"latency_ms": a.latency_ms, "rows": rows,
                                "littles_law_rps": round(CORES * a.in_flight / (a.latency_ms / 1000.0), 1)}
@@ -474,9 +478,9 @@ class Bench:
 
     def run(self) -> int:
         sections = self.args.only or SECTIONS
-        self.target = common.start_target(self.work, "mock")
+        self.target = common.start_target(self.work, self.args.target)
         self.target_pid = self.target.pid
-        log(f"target: mock API pid {self.target.pid} at {self.target.url}; load {load()}; scratch {self.work}")
+        log(f"target: {self.args.target} pid {self.target.pid} at {self.target.url}; load {load()}; scratch {self.work}")
         try:
             self.stage_all(sections)
             for name in SECTIONS + EXTRA_SECTIONS:
@@ -532,6 +536,9 @@ def rate_limits(args: argparse.Namespace, cases: dict) -> list[float]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=50_000, help="rows for cases 1-5 and the batch sweep")
+    p.add_argument("--target", choices=common.TARGET_KINDS[:2], default="lean",
+                   help="the API every case calls: lean (Node's http server, the cheapest on the shared cores)"
+                        " or mock (the project's mock API)")
     p.add_argument("--in-flight", type=int, default=20, help="requests in flight per process / task")
     p.add_argument("--batch-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1_000, 10_000, 20_000, 50_000])
     p.add_argument("--latency-ms", type=float, default=50.0, help="the API's latency in the latency-bound section")
