@@ -137,7 +137,14 @@ const server = http.createServer((req, res) => {
   if (req.method === "GET" && url.startsWith(PATIENT_PREFIX) && url.length > PATIENT_PREFIX.length) {
     countApiRequest(nowUs());
     const q = url.indexOf("?");
-    const id = decodeURIComponent(url.slice(PATIENT_PREFIX.length, q >= 0 ? q : undefined));
+    let id;
+    try {
+      id = decodeURIComponent(url.slice(PATIENT_PREFIX.length, q >= 0 ? q : undefined));
+    } catch (err) {  // a malformed %-escape: answer 400 rather than end the server
+      stats.statusCounts[400] = (stats.statusCounts[400] || 0) + 1;
+      send(res, 400, JSON.stringify({ error: "bad_request", message: String(err.message) }));
+      return;
+    }
     const body = patient(id);
     stats.statusCounts[200] = (stats.statusCounts[200] || 0) + 1;
     if (latencyMs > 0) setTimeout(() => send(res, 200, body), latencyMs);

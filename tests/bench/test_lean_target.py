@@ -126,3 +126,15 @@ def test_server_check_line_names_every_server_and_reads_runs_made_before_the_lea
         "mock_api": {"rps": 7211.0, "requests": 25000}, "mock_api_again": {"rps": 7560.0},
         "bare_aiohttp": {"rps": 9004.0}, "mock_over_bare_rps": 0.82})
     assert "mock API 7211 / 7560 req/s vs bare aiohttp handler 9004" in old
+
+
+def test_a_malformed_id_gets_400_and_the_server_keeps_serving(target):
+    conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=5)
+    try:
+        status, body = _get(conn, "/v1/patients/%E0%A4%A")
+        after = _get(conn, "/v1/patients/p1")
+    finally:
+        conn.close()
+    assert status == 400 and b"bad_request" in body
+    assert after[0] == 200
+    assert target.stats()["api_status_counts"] == {"400": 1, "200": 1}
