@@ -247,14 +247,15 @@ class Bench:
 
     # -- sections -------------------------------------------------------------------------
 
-    def warm_up_target(self, rows: int = 5_000) -> None:
-        """A few thousand requests before anything is measured: Node compiles its hot path
+    def warm_up_target(self, server=None, rows: int = 5_000) -> None:
+        """A few thousand requests before a server is measured: Node compiles its hot path
         in the first ones (the first server check ran ~25% slower than the second without
         this), and a real API is warm when a job starts."""
         from clients import run_processes
 
+        server = server or self.target
         rows = min(rows, self.args.rows)
-        res = run_processes("ceiling", self.target.url, rows, CORES, self.args.in_flight, self.args.case_timeout)
+        res = run_processes("ceiling", server.url, rows, CORES, self.args.in_flight, self.args.case_timeout)
         log(f"target warmed up: {res['requests']} requests, {res['rps']} req/s")
 
     def section_server(self) -> None:
@@ -269,6 +270,8 @@ class Bench:
         for n, label in enumerate(order):
             server = self.target if label == kind else common.start_target(self.work / f"server-check-{label}", label)
             try:
+                if server is not self.target:
+                    self.warm_up_target(server)
                 cpu0 = self.server_cpu(server.pid)
                 res = run_processes("ceiling", server.url, rows, CORES, self.args.in_flight, self.args.case_timeout)
                 res["server_cpu_per_1k"] = per_1k(self.server_cpu(server.pid) - cpu0, res["requests"])
