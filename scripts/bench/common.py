@@ -84,12 +84,13 @@ def stop_child(popen: subprocess.Popen, timeout: float = 10.0) -> int | None:
     return popen.returncode
 
 
-TARGET_KINDS = ("lean", "mock", "bare")
-TARGET_LABELS = {
-    "lean": "the lean target (Node's http server, `scripts/bench/lean_target.js`)",
-    "mock": "the mock API (row-id tracking off)",
-    "bare": "a bare aiohttp handler",
+# The targets the bench can call: kind -> (short name, what the report's header says).
+TARGETS = {
+    "lean": ("lean target (Node)", "the lean target (Node's http server, `scripts/bench/lean_target.js`)"),
+    "mock": ("mock API", "the mock API (row-id tracking off)"),
+    "bare": ("bare aiohttp handler", "a bare aiohttp handler"),
 }
+TARGET_KINDS = tuple(TARGETS)
 
 
 def start_target(workdir: Path, kind: str = "lean", latency_ms: float = 0.0):

@@ -21,8 +21,6 @@ SCRIPT = Path(__file__).with_name("lean_target.js")
 
 
 class LeanTarget:
-    kind = "lean"
-
     def __init__(self, popen: subprocess.Popen, port: int, log_path: Path) -> None:
         self.popen, self.pid, self.port, self.log_path = popen, popen.pid, port, log_path
         self.url = f"http://127.0.0.1:{port}"

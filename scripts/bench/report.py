@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common import TARGET_LABELS
+from common import TARGETS
 
 CASE_LABELS = {
     "1_ceiling": "1. ceiling: bare aiohttp loop, 1 process per core",
@@ -20,9 +20,6 @@ CASE_LABELS = {
 
 def _ratio(a, b) -> float | None:
     return round(a / b, 3) if a is not None and b else None
-
-
-SERVER_NAMES = {"lean": "lean target (Node)", "mock": "mock API", "bare": "bare aiohttp handler"}
 
 
 def _target(name: str, met: bool | None, value: str, reason: str) -> dict[str, Any]:
@@ -288,11 +285,13 @@ def server_check_line(sc: dict | None) -> str | None:
                 f" {sc['mock_api_again']['rps']:.0f} req/s vs bare aiohttp handler {sc['bare_aiohttp']['rps']:.0f} req/s"
                 f" (ratio {sc['mock_over_bare_rps']}).")
     own = sc["target"]
-    parts = [f"{SERVER_NAMES[k]} {sc[k]['rps']:.0f} req/s, server {sc[k]['server_cpu_per_1k']} CPU s/1k"
-             for k in (own, *[k for k in SERVER_NAMES if k != own]) if k in sc]
+    name = {k: short for k, (short, _) in TARGETS.items()}
+    parts = [f"{name[k]} {sc[k]['rps']:.0f} req/s, server {sc[k]['server_cpu_per_1k']} CPU s/1k"
+             for k in (own, *[k for k in TARGETS if k != own]) if k in sc]
     return (f"Server check (ceiling client, {sc[own]['requests']:,} rows, client and server on the same cores): "
-            + "; ".join(parts) + f"; {SERVER_NAMES[own]} again {sc[own + '_again']['rps']:.0f} req/s"
+            + "; ".join(parts) + f"; {name[own]} again {sc[own + '_again']['rps']:.0f} req/s"
             f" ({sc['target_over_bare_rps']} of the bare handler's).")
+
 
 def markdown(results: dict) -> str:
     cases = results["cases"]
@@ -301,7 +300,7 @@ def markdown(results: dict) -> str:
              f"Machine: {results['machine']['cores']} cores, Python {results['machine']['python']};"
              f" load average at start {results['machine']['load_at_start']}. Rows per case: {results['params']['rows']:,};"
              f" in flight: {results['params']['in_flight']} per process/task. Target:"
-             f" {TARGET_LABELS[results['params'].get('target', 'mock')]} on 127.0.0.1, `GET /v1/patients/{{id}}`.", "",
+             f" {TARGETS[results['params'].get('target', 'mock')][1]} on 127.0.0.1, `GET /v1/patients/{{id}}`.", "",
              "| case | req/s (first request to last response) | x ceiling | client CPU s / 1k req | x ceiling | server CPU s / 1k | requests | non-2xx |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for key, label in CASE_LABELS.items():

@@ -265,21 +265,23 @@ class Bench:
 
         rows = max(self.args.rows // 2, 2000)
         kind = self.args.target
-        out: dict[str, Any] = {"target": kind}
-        order = [kind] + [k for k in common.TARGET_KINDS if k != kind] + [kind]
-        for n, label in enumerate(order):
-            server = self.target if label == kind else common.start_target(self.work / f"server-check-{label}", label)
-            try:
-                if server is not self.target:
-                    self.warm_up_target(server)
-                cpu0 = self.server_cpu(server.pid)
-                res = run_processes("ceiling", server.url, rows, CORES, self.args.in_flight, self.args.case_timeout)
-                res["server_cpu_per_1k"] = per_1k(self.server_cpu(server.pid) - cpu0, res["requests"])
-            finally:
-                if server is not self.target:
-                    server.stop()
-            out[label if n < len(order) - 1 else f"{label}_again"] = res
+
+        def ceiling_against(server, label: str) -> dict:
+            cpu0 = self.server_cpu(server.pid)
+            res = run_processes("ceiling", server.url, rows, CORES, self.args.in_flight, self.args.case_timeout)
+            res["server_cpu_per_1k"] = per_1k(self.server_cpu(server.pid) - cpu0, res["requests"])
             log(f"server check: ceiling vs {label}: {res['rps']} req/s, server {res['server_cpu_per_1k']} CPU s/1k")
+            return res
+
+        out: dict[str, Any] = {"target": kind, kind: ceiling_against(self.target, kind)}
+        for other in (k for k in common.TARGET_KINDS if k != kind):
+            server = common.start_target(self.work / f"server-check-{other}", other)
+            try:
+                self.warm_up_target(server)
+                out[other] = ceiling_against(server, other)
+            finally:
+                server.stop()
+        out[f"{kind}_again"] = ceiling_against(self.target, kind)
         own_rps = (out[kind]["rps"] + out[f"{kind}_again"]["rps"]) / 2
         out["target_over_bare_rps"] = round(own_rps / out["bare"]["rps"], 3)
         self.results["cases"]["server_check"] = out
