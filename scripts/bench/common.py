@@ -1,8 +1,9 @@
 """Shared pieces of ``make bench``: paths, the target server, the workload, CPU/RSS sampling.
 
 Every case sends the same request for row ``i``: ``GET {target}/v1/patients/row-{i:010d}``
-to the same mock API process on 127.0.0.1 (row-id tracking off, no auth, no faults, no
-server rate limit), so the server's work per request is identical across cases.
+to the same target process on 127.0.0.1 (the lean Node server by default, or the mock API
+with row-id tracking off; no auth, no faults, no server rate limit), so the server's work
+per request is identical across cases.
 """
 
 from __future__ import annotations
@@ -70,6 +71,30 @@ def pipeline_config(target_url: str, workdir: str, *, batch_size: int | str = DE
         "failure_policy": {"max_failure_ratio": 0.0},
         "metrics": {"enabled": False},
     }
+
+
+# "Close to the ceiling" in the rate section: this share of what the pipeline reaches with no
+# limit, measured over the same rows right before the limited run (the machine's speed
+# drifts by a third between phases, so a rate measured minutes earlier is no reference).
+NEAR_MAX_SHARE = 0.9
+
+
+def server_achieved_rps(stats: dict[str, Any]) -> float | None:
+    """Requests per second as the target saw them: (n - 1) / (last receipt - first receipt)."""
+    n, span = stats.get("api_requests") or 0, stats.get("api_span_seconds")
+    return (n - 1) / span if n > 1 and span else None
+
+
+def near_max_limit(unlimited_rps: float, *, share: float = NEAR_MAX_SHARE, cap: float | None = None,
+                   floor: float = 0.0, step: float = 50.0) -> float:
+    """The near-max limit: ``share`` of the unlimited rate, at most ``cap``, at least
+    ``floor``, rounded to ``step`` (a limit in round numbers reads better in the report)."""
+    if not unlimited_rps > 0:
+        raise ValueError(f"the unlimited run reached no rate ({unlimited_rps!r}): nothing to take a share of")
+    high = share * unlimited_rps
+    if cap:
+        high = min(high, cap)
+    return max(floor, round(high / step) * step)
 
 
 def stop_child(popen: subprocess.Popen, timeout: float = 10.0) -> int | None:

@@ -205,6 +205,20 @@ def rate_warmup_split(run: dict) -> tuple[float, float] | None:
     return round(sum(first) / len(first) / run["limit"], 3), round(sum(rest) / len(rest) / run["limit"], 3)
 
 
+def near_max_note(run: dict) -> str:
+    """How a near-max limit was set, and whether the machine's speed moved across its run."""
+    nm = run.get("near_max") or {}
+    before, after = nm.get("unlimited_before_rps"), nm.get("unlimited_after_rps")
+    if not before:
+        return ""
+    capped = nm.get("cap") and run["limit"] >= nm["cap"] - 50
+    text = (f"the limit is {nm['share']:g} x the pipeline's unlimited rate over the same {nm['rows']:,} rows just before,"
+            f" {before:.0f} req/s" + (f" (capped at 0.8 of the ceiling, {nm['cap']:.0f})" if capped else ""))
+    if after:
+        text += f"; unlimited again just after: {after:.0f} req/s ({after / before:.2f}x before)"
+    return text
+
+
 def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     out = []
     ceil, ceil_cpu = ceiling_rps(cases), ceiling_cpu(cases)
@@ -250,7 +264,8 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
                                f"server saw {r['requests']} requests over {r['server_span_seconds']:.2f} s;"
                                f" busiest 1-s window {r['max_1s_window']}"
                                + (f"; first {RATE_WARMUP_SECONDS} whole seconds (fresh JVM) {split[0]} of the limit,"
-                                  f" the rest {split[1]}" if (split := rate_warmup_split(r)) else "")))
+                                  f" the rest {split[1]}" if (split := rate_warmup_split(r)) else "")
+                               + (f"; {note}" if (note := near_max_note(r)) else "")))
     mem = cases.get("memory")
     if mem and len(mem) >= 2:
         keys = sorted(mem, key=int)
@@ -346,6 +361,7 @@ def markdown(results: dict) -> str:
         for r in sorted(rate.values(), key=lambda r: r["limit"]):
             lines.append(f"| {r['limit']:g} | {r['requests']:,} | {r.get('batches', '-')} | {r['achieved_rps']} | {r['achieved_ratio']}"
                          f" | {r['max_1s_window']} | {r['max_1s_window_ratio']} |")
+        lines += [f"\nNear-max {r['limit']:g}/s: {note}." for r in rate.values() if (note := near_max_note(r))]
     mem = cases.get("memory")
     if mem:
         lines += ["", "## Memory (one partition, fresh Python worker)", "",

@@ -421,37 +421,63 @@ class Bench:
         self.results["cases"]["batch_sweep"] = sweep
 
     def section_rate(self) -> None:
+        """Low and medium limits as set; the near-max limit from the pipeline's unlimited
+        rate over the same rows just before it, in the same JVM (``--rate-high`` fixes it
+        instead). A second unlimited run after it shows whether the machine's speed moved."""
         a = self.args
-        limits = rate_limits(a, self.results["cases"])
-        jobs = []
-        for limit in limits:
-            rows = int(limit * a.rate_seconds)
+        low, medium, high = rate_limits(a, self.results["cases"])
+        cap = near_max_cap(self.results["cases"])
+        jobs: list[dict] = []
+
+        def run(name: str, rows: int, rate: float | None = None, **extra: Any) -> None:
             source = self.work / f"source-{rows}"
-            if not (source / "_SUCCESS").exists():  # staged in the same Spark session, first
+            staged = {j["path"] for j in jobs if j["kind"] == "stage"}
+            if not (source / "_SUCCESS").exists() and str(source) not in staged:  # in the same Spark session, first
                 jobs.insert(0, {"kind": "stage", "rows": rows, "path": str(source)})
-            cfg = pipeline_config(self.target.url, str(self.work), rate=limit, concurrency=a.in_flight,
-                                  name=f"rate-{limit}", source=str(source))
-            jobs.append({"kind": "pipeline", "name": f"rate_{limit}", "run_id": f"rate-{limit}", "config": cfg})
-        log(f"rate limits {limits} req/s, ~{a.rate_seconds:.0f} s each (job-wide, through the pipeline)")
+            cfg = pipeline_config(self.target.url, str(self.work), rate=rate, concurrency=a.in_flight,
+                                  name=name, source=str(source))
+            jobs.append({"kind": "pipeline", "name": name, "run_id": name, "config": cfg, **extra})
+
+        for limit in (low, medium):
+            run(f"rate-{limit:g}", int(limit * a.rate_seconds), limit)
+        rows_high = int(high * a.rate_seconds)
+        if a.rate_high is None:
+            run("rate-unlimited-before", rows_high)
+            run("rate-near-max", rows_high, rate_from={"job": "rate-unlimited-before", "share": common.NEAR_MAX_SHARE,
+                                                       "cap": cap, "floor": medium + 100})
+            run("rate-unlimited-after", rows_high)
+            log(f"rate limits {low:g}, {medium:g} req/s and {common.NEAR_MAX_SHARE:g} x the pipeline's unlimited rate"
+                f" over {rows_high:,} rows just before" + (f" (at most {cap:.0f}, 0.8 of the ceiling)" if cap else ""))
+        else:
+            run(f"rate-{high:g}", rows_high, high)
+            log(f"rate limits {[low, medium, high]} req/s, ~{a.rate_seconds:.0f} s each (job-wide, through the pipeline)")
         results, sampler = self.spark_jobs("rate", jobs, len(jobs) * (a.rate_seconds * 2 + 60) + 120)
+        runs = {r["name"]: r for r in results if r["kind"] == "pipeline"}
+        unlimited = {k: round(rps, 1) for k in ("before", "after")
+                     if (r := runs.get(f"rate-unlimited-{k}")) and (rps := common.server_achieved_rps(r["server"]))}
+        if unlimited:
+            log(f"  unlimited over {rows_high:,} rows: {unlimited} req/s")
         out = {}
-        results = [r for r in results if r["kind"] == "pipeline"]
-        for limit, res in zip(limits, results):
-            server = res["server"]
-            n, span = server["api_requests"], server["api_span_seconds"]
-            achieved = (n - 1) / span if span else None
-            timeline = [c for _, c in server.get("per_second", [])]
-            out[str(limit)] = {
-                "limit": limit, "requests": n, "server_span_seconds": span,
+        for name, res in runs.items():
+            if res.get("limit") is None:
+                continue
+            limit, server = res["limit"], res["server"]
+            achieved = common.server_achieved_rps(server)
+            entry = out[f"{limit:g}"] = {
+                "limit": limit, "requests": server["api_requests"], "server_span_seconds": server["api_span_seconds"],
                 "achieved_rps": round(achieved, 2) if achieved else None,
                 "achieved_ratio": round(achieved / limit, 4) if achieved else None,
                 "max_1s_window": server["max_1s_window"],
                 "max_1s_window_ratio": round(server["max_1s_window"] / limit, 4),
                 "pipeline_rps": res["summary"]["requests_per_second"],
                 "batches": res["summary"]["batches_total"],
-                "per_second": timeline,
+                "per_second": [c for _, c in server.get("per_second", [])],
             }
-            log(f"  limit {limit}: achieved {out[str(limit)]['achieved_ratio']}, max 1-s window {server['max_1s_window']}")
+            if name == "rate-near-max":
+                entry["near_max"] = {"share": common.NEAR_MAX_SHARE, "cap": round(cap, 1) if cap else None,
+                                     "unlimited_before_rps": unlimited.get("before"),
+                                     "unlimited_after_rps": unlimited.get("after"), "rows": rows_high}
+            log(f"  limit {limit:g}: achieved {entry['achieved_ratio']}, max 1-s window {server['max_1s_window']}")
         self.results["cases"]["rate_limit"] = out
 
     def section_memory(self) -> None:
@@ -530,23 +556,30 @@ class Bench:
 
 
 def rate_limits(args: argparse.Namespace, cases: dict) -> list[float]:
-    """The low, medium and near-max limits of the rate section.
+    """The low and medium limits, and the near-max limit or its estimate.
 
-    "Close to the ceiling" is 80% of the ceiling (1), but no more than 90% of what the
-    pipeline itself reached unlimited in this run at the batch size these runs use (the
-    default): it cannot hold a rate it cannot reach. ``--rate-high`` sets it instead, to
-    rerun the rate section alone at a run's near-max limit.
+    The estimate sizes the near-max runs (``--rate-seconds`` of sending at it): 80% of the
+    ceiling (1), but no more than 90% of what the pipeline reached unlimited earlier in this
+    run at the default batch size, since it cannot hold a rate it cannot reach. The run
+    itself sets the limit from an unlimited run just before it (see ``section_rate``).
+    ``--rate-high`` fixes the limit instead, to rerun the rate section at an earlier run's.
     """
-    from report import ceiling_rps
-
     high = args.rate_high
     if high is None:
-        ceil = ceiling_rps(cases) or args.rate_high_default
         default_batch = cases.get("batch_sweep", {}).get(str(common.DEFAULT_ROWS_WITHOUT_RATE), {})
         reached = [cases.get("3_pipeline", {}).get("rps"), default_batch.get("rps")]
         best = max((r for r in reached if r), default=args.rate_high_default)
-        high = min(0.8 * ceil, 0.9 * best)
-    return [args.rate_low, args.rate_medium, max(args.rate_medium + 100, round(high / 50) * 50)]
+        cap = near_max_cap(cases)
+        high = common.near_max_limit(best, cap=cap, floor=args.rate_medium + 100)
+    return [args.rate_low, args.rate_medium, high]
+
+
+def near_max_cap(cases: dict) -> float | None:
+    """No near-max limit above 80% of the ceiling (1), when it ran: close to it, not at it."""
+    from report import ceiling_rps
+
+    ceil = ceiling_rps(cases)
+    return 0.8 * ceil if ceil else None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

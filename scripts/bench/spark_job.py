@@ -7,7 +7,10 @@ SPEC: ``{"master": "local[2]", "target": URL, "jobs": [...]}``; each job is a di
 
 - ``stage``: write ``rows`` rows (``tracking_id`` = ``row-%010d``) as parquet to ``path``.
 - ``pipeline``: ``run_pipeline`` with ``config`` (a config document) and ``run_id``; the
-  target's stats are reset before and read after (with its per-second timeline).
+  target's stats are reset before and read after (with its per-second timeline). With
+  ``rate_from`` (``{"job": NAME, "share": 0.9, "cap": C, "floor": F}``) its rate limit is
+  :func:`common.near_max_limit` of the rate the target saw in the earlier job NAME of this
+  list: a limit set from the machine's speed a minute before, not a section before.
 - ``floor``: Spark's own cost for the pipeline's records, with no HTTP: one real record is
   fetched from the target on the driver, then ``mapInArrow`` (the pipeline's Arrow function)
   emits a copy of it per source row (its row and request ids changed) and the result is
@@ -34,7 +37,7 @@ import urllib.request
 from pathlib import Path
 
 import common  # noqa: F401 - sets sys.path
-from common import row_url
+from common import near_max_limit, row_url, server_achieved_rps
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
@@ -54,11 +57,24 @@ def stage(spark, job: dict) -> dict:
     return {"rows": job["rows"]}
 
 
-def pipeline(spark, job: dict, target: str) -> dict:
+def limit_from(job: dict, earlier: list[dict]) -> float:
+    """The rate limit a ``rate_from`` job runs at, from the earlier job it names."""
+    spec = job["rate_from"]
+    ref = next((r for r in earlier if r.get("name") == spec["job"]), None)
+    if ref is None:
+        raise ValueError(f"job {job.get('name')!r}: rate_from names {spec['job']!r}, which did not run before it")
+    return near_max_limit(server_achieved_rps(ref["server"]) or 0.0, share=spec.get("share", 0.9),
+                          cap=spec.get("cap"), floor=spec.get("floor", 0.0))
+
+
+def pipeline(spark, job: dict, target: str, earlier: list[dict] = ()) -> dict:
     from api_etl.config import validate_document
     from api_etl.pipeline.runner import run_pipeline
 
-    loaded = validate_document(job["config"], job.get("name", "bench"), resolve_secrets=False)
+    config = job["config"]
+    if "rate_from" in job:
+        config = {**config, "execution": {**config["execution"], "max_requests_per_second": limit_from(job, earlier)}}
+    loaded = validate_document(config, job.get("name", "bench"), resolve_secrets=False)
     _http(target + "/_reset", "POST")
     started = time.time()
     summary = run_pipeline(spark, loaded, run_id=job["run_id"])
@@ -67,7 +83,7 @@ def pipeline(spark, job: dict, target: str) -> dict:
     checkpoints = [json.loads(Path(p).read_text()) for p in sorted(glob.glob(
         f"{summary.checkpoint_path}/retry_round=0/batches/*.json"))]
     return {"summary": summary.as_dict(), "server": stats, "checkpoints": checkpoints,
-            "started": started, "finished": finished}
+            "limit": config["execution"].get("max_requests_per_second"), "started": started, "finished": finished}
 
 
 class CannedRecords:
@@ -262,7 +278,7 @@ def main() -> int:
             if kind == "stage":
                 res = stage(spark, job)
             elif kind == "pipeline":
-                res = pipeline(spark, job, spec["target"])
+                res = pipeline(spark, job, spec["target"], results)
             elif kind == "threads":
                 res = threads(spark, job, spec["target"])
             elif kind == "floor":

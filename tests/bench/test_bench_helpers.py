@@ -308,3 +308,103 @@ def test_near_max_rate_limit_comes_from_the_run_or_from_rate_high():
     assert run_all.rate_limits(run_all.parse_args(["--rate-high-default", "900"]), {}) == [200, 1000, 1100]
     with pytest.raises(SystemExit):  # equal limits would share a run id: the second would send nothing
         run_all.parse_args(["--rate-low", "3850", "--rate-medium", "3850"])
+
+
+def test_near_max_limit_is_a_share_of_the_unlimited_rate_within_cap_and_floor():
+    assert common.near_max_limit(5000.0) == 4500  # 0.9, in steps of 50
+    assert common.near_max_limit(5030.0) == 4550  # 4,527 rounds to the nearest step
+    assert common.near_max_limit(5000.0, cap=4000.0) == 4000
+    assert common.near_max_limit(1000.0, floor=1100.0) == 1100
+    with pytest.raises(ValueError, match="no rate"):
+        common.near_max_limit(0.0)
+    # The server's view: n requests over the span from the first to the last one
+    assert common.server_achieved_rps({"api_requests": 1001, "api_span_seconds": 2.0}) == 500.0
+    assert common.server_achieved_rps({"api_requests": 1, "api_span_seconds": 0.0}) is None
+
+
+class FakeTarget:
+    url = "http://127.0.0.1:9"
+
+
+def _fake_spark_jobs(unlimited_rps: list[float], seen: list[dict]):
+    """Stands in for ``Bench.spark_jobs``: runs the jobs in order as spark_job.py does,
+    the unlimited runs at the given rates in turn, the limited ones at 0.98 of their limit."""
+    import spark_job
+
+    rates = iter(unlimited_rps)
+
+    def run(name, jobs, timeout, master="local[2]"):
+        seen.extend(jobs)
+        results = []
+        for job in jobs:
+            if job["kind"] == "stage":
+                results.append({"kind": "stage", "name": "stage", "rows": job["rows"]})
+                continue
+            limit = spark_job.limit_from(job, results) if "rate_from" in job else \
+                job["config"]["execution"].get("max_requests_per_second")
+            rows = int(job["config"]["source"]["path"].rsplit("-", 1)[1])
+            rps = 0.98 * limit if limit else next(rates)
+            results.append({"kind": "pipeline", "name": job["name"], "limit": limit,
+                            "server": {"api_requests": rows, "api_span_seconds": (rows - 1) / rps, "max_1s_window": int(rps)},
+                            "summary": {"requests_per_second": rps, "batches_total": 2}})
+        return results, None
+
+    return run
+
+
+def test_near_max_run_takes_its_limit_from_an_unlimited_run_just_before_it(tmp_path):
+    args = run_all.parse_args(["--scratch", str(tmp_path), "--rate-seconds", "10"])
+    bench = run_all.Bench(args)
+    bench.target = FakeTarget()
+    bench.results["cases"] = {"3_pipeline": {"rps": 6000.0}}  # the estimate that sizes the runs: 5,400/s
+    seen: list[dict] = []
+    bench.spark_jobs = _fake_spark_jobs([5000.0, 4800.0], seen)
+    bench.section_rate()
+
+    names = [j.get("name") or j["kind"] for j in seen]
+    assert names[-5:] == ["rate-200", "rate-1000", "rate-unlimited-before", "rate-near-max", "rate-unlimited-after"]
+    assert sorted(j["rows"] for j in seen if j["kind"] == "stage") == [2000, 10000, 54000]  # the near-max rows once
+    rate = bench.results["cases"]["rate_limit"]
+    # 0.9 of the 5,000/s the unlimited run reached just before, not of the 6,000/s estimate
+    assert sorted(rate, key=float) == ["200", "1000", "4500"]
+    near = rate["4500"]
+    assert near["achieved_ratio"] == 0.98
+    assert near["near_max"] == {"share": 0.9, "cap": None, "unlimited_before_rps": 5000.0,
+                                "unlimited_after_rps": 4800.0, "rows": 54000}
+    verdicts = report.judge_targets({"rate_limit": rate}, args)
+    verdict = next(t for t in verdicts if t["target"].startswith("rate limit 4500"))
+    assert verdict["met"] is True
+    assert "unlimited rate over the same 54,000 rows just before, 5000 req/s" in verdict["reason"]
+    assert "just after: 4800 req/s (0.96x before)" in verdict["reason"]
+    md = report.markdown({**bench.results, "cases": {"rate_limit": rate}, "targets": verdicts})
+    assert "Near-max 4500/s: the limit is 0.9 x the pipeline's unlimited rate" in md
+    shutil_rmtree(bench.work)
+
+
+def test_rate_high_fixes_the_near_max_limit_without_unlimited_runs(tmp_path):
+    args = run_all.parse_args(["--scratch", str(tmp_path), "--rate-seconds", "10", "--rate-high", "3900"])
+    bench = run_all.Bench(args)
+    bench.target = FakeTarget()
+    seen: list[dict] = []
+    bench.spark_jobs = _fake_spark_jobs([], seen)
+    bench.section_rate()
+    assert [j["name"] for j in seen if j["kind"] == "pipeline"] == ["rate-200", "rate-1000", "rate-3900"]
+    assert "near_max" not in bench.results["cases"]["rate_limit"]["3900"]
+    shutil_rmtree(bench.work)
+
+
+def test_a_near_max_run_needs_its_unlimited_run_before_it():
+    import spark_job
+
+    job = {"name": "rate-near-max", "rate_from": {"job": "rate-unlimited-before", "share": 0.9}}
+    with pytest.raises(ValueError, match="'rate-unlimited-before', which did not run before it"):
+        spark_job.limit_from(job, [])
+    earlier = [{"name": "rate-unlimited-before", "server": {"api_requests": 4001, "api_span_seconds": 1.0}}]
+    assert spark_job.limit_from(job, earlier) == 3600
+    assert spark_job.limit_from({**job, "rate_from": {**job["rate_from"], "cap": 3000.0}}, earlier) == 3000
+
+
+def shutil_rmtree(path):
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
