@@ -205,6 +205,18 @@ def rate_warmup_split(run: dict) -> tuple[float, float] | None:
     return round(sum(first) / len(first) / run["limit"], 3), round(sum(rest) / len(rest) / run["limit"], 3)
 
 
+def _or_dash(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def late_slots_text(run: dict) -> str:
+    """Slots the limiter's callers gave up (woke too late), with their share of its requests."""
+    late, total = run.get("limiter_late_slots"), run.get("limiter_requests")
+    if late is None or not total:
+        return "-"
+    return f"{late:,} ({late / total:.1%})"
+
+
 def near_max_note(run: dict) -> str:
     """How a near-max limit was set, and whether the machine's speed moved across its run."""
     nm = run.get("near_max") or {}
@@ -356,11 +368,13 @@ def markdown(results: dict) -> str:
     rate = cases.get("rate_limit")
     if rate:
         lines += ["", "## Rate limit (job-wide, through the pipeline; the server's view)", "",
-                  "| limit req/s | requests | batches | achieved req/s | achieved / limit | busiest 1-s window | window / limit |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "| limit req/s | requests | batches | achieved req/s | achieved / limit | busiest 1-s window | window / limit"
+                  " | mean wait for a slot, ms | slots given up late |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in sorted(rate.values(), key=lambda r: r["limit"]):
             lines.append(f"| {r['limit']:g} | {r['requests']:,} | {r.get('batches', '-')} | {r['achieved_rps']} | {r['achieved_ratio']}"
-                         f" | {r['max_1s_window']} | {r['max_1s_window_ratio']} |")
+                         f" | {r['max_1s_window']} | {r['max_1s_window_ratio']} | {_or_dash(r.get('limiter_mean_wait_ms'))}"
+                         f" | {late_slots_text(r)} |")
         lines += [f"\nNear-max {r['limit']:g}/s: {note}." for r in rate.values() if (note := near_max_note(r))]
     mem = cases.get("memory")
     if mem:

@@ -471,6 +471,12 @@ class Bench:
                 "max_1s_window_ratio": round(server["max_1s_window"] / limit, 4),
                 "pipeline_rps": res["summary"]["requests_per_second"],
                 "batches": res["summary"]["batches_total"],
+                # The limiter's own account (run summary): the mean wait for a slot, and
+                # slots given up by a worker that woke too late to use them.
+                "limiter_requests": res["summary"].get("rate_limited_requests"),
+                "limiter_mean_wait_ms": round(1000 * res["summary"]["rate_limit_wait_seconds"] / res["summary"]["rate_limited_requests"], 2)
+                if res["summary"].get("rate_limited_requests") else None,
+                "limiter_late_slots": res["summary"].get("rate_limit_late_slots"),
                 "per_second": [c for _, c in server.get("per_second", [])],
             }
             if name == "rate-near-max":
@@ -594,7 +600,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--latency-rows", type=int, default=20_000, help="rows per case in the latency-bound section")
     p.add_argument("--rate-low", type=float, default=200)
     p.add_argument("--rate-medium", type=float, default=1000)
-    p.add_argument("--rate-high-default", type=float, default=2000, help="used when case 3 did not run")
+    p.add_argument("--rate-high-default", type=float, default=2000,
+                   help="the pipeline's unlimited req/s to assume when case 3 and the sweep did not run:"
+                        " it sizes the near-max runs (0.9 of it x --rate-seconds rows)")
     p.add_argument("--rate-high", type=float, default=None, help="the near-max limit (default: derived from cases 1 and 3)")
     p.add_argument("--rate-seconds", type=float, default=75.0,
                    help="seconds of sending per limit: more than one batch at the default batch size (auto: 60 s)")

@@ -346,7 +346,10 @@ def _fake_spark_jobs(unlimited_rps: list[float], seen: list[dict]):
             rps = 0.98 * limit if limit else next(rates)
             results.append({"kind": "pipeline", "name": job["name"], "limit": limit,
                             "server": {"api_requests": rows, "api_span_seconds": (rows - 1) / rps, "max_1s_window": int(rps)},
-                            "summary": {"requests_per_second": rps, "batches_total": 2}})
+                            "summary": {"requests_per_second": rps, "batches_total": 2,
+                                        "rate_limited_requests": rows if limit else 0,
+                                        "rate_limit_wait_seconds": rows * 0.01 if limit else 0.0,
+                                        "rate_limit_late_slots": rows // 100 if limit else 0}})
         return results, None
 
     return run
@@ -378,6 +381,8 @@ def test_near_max_run_takes_its_limit_from_an_unlimited_run_just_before_it(tmp_p
     assert "just after: 4800 req/s (0.96x before)" in verdict["reason"]
     md = report.markdown({**bench.results, "cases": {"rate_limit": rate}, "targets": verdicts})
     assert "Near-max 4500/s: the limit is 0.9 x the pipeline's unlimited rate" in md
+    # the limiter's own account: a 10 ms mean wait, 1% of its slots given up late
+    assert "| 4500 | 54,000 | 2 | 4410.0 | 0.98 | 4410 | 0.98 | 10.0 | 540 (1.0%) |" in md
     shutil_rmtree(bench.work)
 
 

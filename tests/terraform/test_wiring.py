@@ -444,4 +444,4 @@ def test_dashboard_body_is_the_checked_widgets(modules):
     body = expr(modules["monitoring"].resource("aws_cloudwatch_dashboard", "this")["dashboard_body"])
     assert body == "jsonencode({widgets = local.dashboard_widgets})"
     titles = {lit(w["properties"]["title"]) for w in modules["monitoring"].locals["dashboard_widgets"]}
-    assert {"Throughput", "Outcomes", "Request latency (ms)", "Batches", "Glue resources"} <= titles
+    assert {"Throughput", "Outcomes", "Request latency (ms)", "Batches", "Glue resources", "Rate limit"} <= titles

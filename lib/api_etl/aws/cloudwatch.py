@@ -29,6 +29,8 @@ def batch_metric_data(stats, duration_s: float, job_name: str, run_id: str, extr
         MetricName.BATCH_DURATION: duration_s,
         MetricName.ROWS_PER_SECOND: stats.rows / duration_s if duration_s > 0 else None,
         MetricName.BATCHES_COMPLETED: 1,
+        MetricName.RATE_LIMIT_WAIT: stats.rate_limit_mean_wait_ms,
+        MetricName.RATE_LIMIT_LATE_SLOTS: stats.rate_limit_late_slots if stats.rate_limited_requests else None,
     }
     now = dt.datetime.now(dt.timezone.utc)
     base_dims = [{"Name": DIMENSION_JOB, "Value": job_name}] + [

@@ -47,7 +47,7 @@ from api_etl.engine.exchange import Exchange, HttpRequest, NextCall
 from api_etl.engine.gc_threshold import raised_gen0_threshold
 from api_etl.engine.identity import WorkerIdentity, current_identity
 from api_etl.engine.plan import WorkerPlan
-from api_etl.engine.rate_limiter import TokenBucket
+from api_etl.engine.rate_limiter import LimiterCounters, TokenBucket
 from api_etl.engine.record import RecordBuilder
 from api_etl.engine.redaction import Redactor
 from api_etl.engine.request_builder import to_text
@@ -79,6 +79,8 @@ class EngineStats:
     pending_results: int = 0
     max_pending_results: int = 0
     max_outstanding_rows: int = 0
+    # The rate limiter's work during this partition (None when the plan has no limit).
+    rate_limit: LimiterCounters | None = None
 
 
 def _utcnow() -> dt.datetime:
@@ -145,6 +147,7 @@ class PartitionEngine:
         self._redactor = Redactor(plan.sensitive_headers, plan.sensitive_params)
         self._call: NextCall | None = None
         self.limiter: TokenBucket | None = None
+        self._limiter_at_start = LimiterCounters()
         self._records: RecordBuilder | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._input_done = False
@@ -188,6 +191,10 @@ class PartitionEngine:
             finally:
                 if not loop.is_closed():
                     scope.run(self._stop(), in_thread=in_thread)
+                if self.limiter is not None:
+                    # The bucket serves this process's tasks in turn: this partition's share
+                    # is the difference since it started.
+                    stats.rate_limit = self.limiter.counters() - self._limiter_at_start
 
     # -- async machinery ------------------------------------------------------------------
 
@@ -211,6 +218,7 @@ class PartitionEngine:
             self.limiter = await self._scope.get_or_create(
                 limiter_key, lambda: _build(lambda: TokenBucket(plan.rate_per_task, plan.rate_capacity))
             )
+            self._limiter_at_start = self.limiter.counters()
         self._call = compose(middlewares, TransportCall(transport, self.limiter))
         self._records = RecordBuilder(
             run_id=plan.run_id,
@@ -434,7 +442,11 @@ class PartitionFunction:
     loop_in_thread: bool = False
 
     def __call__(self, rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
-        return PartitionEngine(self.plan, loop_in_thread=self.loop_in_thread).run(rows)
+        return self.engine().run(rows)
+
+    def engine(self) -> PartitionEngine:
+        """A fresh engine for one partition; its ``stats`` are readable once ``run`` ends."""
+        return PartitionEngine(self.plan, loop_in_thread=self.loop_in_thread)
 
 
 def make_partition_function(plan: WorkerPlan, *, loop_in_thread: bool = False) -> PartitionFunction:

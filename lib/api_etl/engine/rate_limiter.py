@@ -27,6 +27,7 @@ The engine acquires once per HTTP attempt, right before ``transport.send`` (see
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,21 @@ def per_task_rate(job_rate: float | None, concurrent_tasks: int) -> float | None
     if concurrent_tasks < 1:
         raise ValueError(f"concurrent_tasks must be >= 1, got {concurrent_tasks!r}")
     return job_rate / concurrent_tasks
+
+
+@dataclasses.dataclass(frozen=True)
+class LimiterCounters:
+    """What a bucket did, as totals; subtract two readings for what happened in between."""
+
+    acquired: int = 0  # slots taken (requests sent, retries included)
+    waited: float = 0.0  # seconds callers were told to sleep for their slots, summed
+    # Callers that woke more than ``late_slack`` after their slot (the worker was busy
+    # elsewhere) and took a fresh one: each is a slot the limit allowed and nobody used.
+    late_slots: int = 0
+
+    def __sub__(self, other: LimiterCounters) -> LimiterCounters:
+        return LimiterCounters(self.acquired - other.acquired, self.waited - other.waited,
+                               self.late_slots - other.late_slots)
 
 
 class TokenBucket:
@@ -78,6 +94,9 @@ class TokenBucket:
         self.acquired = 0
         self.rescheduled = 0  # late wake-ups that took a fresh slot instead of sending
         self.waited = 0.0  # total seconds callers were told to sleep
+
+    def counters(self) -> LimiterCounters:
+        return LimiterCounters(self.acquired, self.waited, self.rescheduled)
 
     def reserve(self) -> float:
         """Take the next slot now; return how long to wait for it (0 when free)."""

@@ -32,6 +32,10 @@ class MetricName(str, enum.Enum):
     BATCH_DURATION = "BatchDuration"  # seconds
     ROWS_PER_SECOND = "RowsPerSecond"
     BATCHES_COMPLETED = "BatchesCompleted"
+    # Only with a rate limit: how long a request waited for its slot (mean over the batch),
+    # and slots given up because a worker was too busy to send on time (short of CPU).
+    RATE_LIMIT_WAIT = "RateLimitWait"
+    RATE_LIMIT_LATE_SLOTS = "RateLimitLateSlots"
 
 
 UNITS: dict[MetricName, str] = {
@@ -51,6 +55,8 @@ UNITS: dict[MetricName, str] = {
     MetricName.BATCH_DURATION: "Seconds",
     MetricName.ROWS_PER_SECOND: "Count/Second",
     MetricName.BATCHES_COMPLETED: "Count",
+    MetricName.RATE_LIMIT_WAIT: "Milliseconds",
+    MetricName.RATE_LIMIT_LATE_SLOTS: "Count",
 }
 
 ALL_METRICS: frozenset[str] = frozenset(m.value for m in MetricName)

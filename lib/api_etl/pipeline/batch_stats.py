@@ -30,7 +30,20 @@ def empty() -> dict[str, Any]:
         "statuses": {}, "errors": {}, "latency_buckets": {},
         "latency_sum": 0.0, "latency_min": None, "latency_max": None,
         "first_started": None, "last_finished": None,
+        # The rate limiter's share of the batch (zero without a limit): see LimiterCounters.
+        "rate_limited_requests": 0, "rate_limit_wait_seconds": 0.0, "rate_limit_late_slots": 0,
     }
+
+
+_LIMITER_KEYS = ("rate_limited_requests", "rate_limit_wait_seconds", "rate_limit_late_slots")
+
+
+def add_limiter(stats: dict[str, Any], counters: Any) -> None:
+    """Add a partition's :class:`~api_etl.engine.rate_limiter.LimiterCounters` (or None)."""
+    if counters is not None:
+        stats["rate_limited_requests"] += counters.acquired
+        stats["rate_limit_wait_seconds"] += counters.waited
+        stats["rate_limit_late_slots"] += counters.late_slots
 
 
 def _min(a, b):
@@ -43,7 +56,7 @@ def _max(a, b):
 
 def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     out = dict(a)
-    for key in ("rows", "succeeded", "requests", "retries", "throttled", "latency_sum"):
+    for key in ("rows", "succeeded", "requests", "retries", "throttled", "latency_sum", *_LIMITER_KEYS):
         out[key] = a[key] + b[key]
     for key in ("statuses", "errors", "latency_buckets"):
         merged = dict(a[key])
@@ -132,9 +145,15 @@ class CountingPartitionFunction:
 
     def __call__(self, rows: Iterable[Any]) -> Iterator[tuple]:
         stats = empty()
-        for record in self.inner(rows):
+        # The engine's own partition function hands out its engine, whose stats hold what
+        # the rate limiter did; any other function is counted by its records alone.
+        make_engine = getattr(self.inner, "engine", None)
+        engine = make_engine() if make_engine is not None else None
+        for record in engine.run(rows) if engine is not None else self.inner(rows):
             add_record(stats, record)
             yield record
+        if engine is not None:
+            add_limiter(stats, engine.stats.rate_limit)
         self.accumulator.add(stats)
 
 
@@ -154,4 +173,7 @@ def to_batch_stats(counted: dict[str, Any]):
         latency_min=counted["latency_min"], latency_sum=counted["latency_sum"],
         first_started_at=first.isoformat() if first else None,
         last_finished_at=last.isoformat() if last else None,
+        rate_limited_requests=counted["rate_limited_requests"],
+        rate_limit_wait_seconds=round(counted["rate_limit_wait_seconds"], 3),
+        rate_limit_late_slots=counted["rate_limit_late_slots"],
     )

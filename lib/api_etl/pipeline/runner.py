@@ -254,7 +254,11 @@ def _run_batch(ctx: _Context, manifest: staging.RoundManifest, batch_id: int, pa
         log.info("batch %d: worker counts (%d rows) differ from the staged %s; reading the slot",
                  batch_id, stats.rows, expected)
         slot = sink_io.read_slot(spark, layout, round_no, batch_id)
-        stats = sink_io.batch_stats(slot)
+        # The slot holds no limiter counts; the workers' are right even for a re-run task
+        # (its requests did take slots).
+        stats = dataclasses.replace(sink_io.batch_stats(slot), rate_limited_requests=stats.rate_limited_requests,
+                                    rate_limit_wait_seconds=stats.rate_limit_wait_seconds,
+                                    rate_limit_late_slots=stats.rate_limit_late_slots)
     phase("stats")
     if cfg.sink.table is not None or stats.failed:
         slot = slot if slot is not None else sink_io.read_slot(spark, layout, round_no, batch_id)
@@ -409,6 +413,9 @@ def _accumulate(summary: RunSummary, stats: sink_io.BatchStats) -> None:
     summary.requests_sent += stats.requests
     summary.retries += stats.retries
     summary.throttled += stats.throttled
+    summary.rate_limited_requests += stats.rate_limited_requests
+    summary.rate_limit_wait_seconds = round(summary.rate_limit_wait_seconds + stats.rate_limit_wait_seconds, 3)
+    summary.rate_limit_late_slots += stats.rate_limit_late_slots
     for key, value in stats.status_histogram.items():
         summary.status_histogram[key] = summary.status_histogram.get(key, 0) + value
     for key, value in stats.error_histogram.items():

@@ -58,10 +58,23 @@ class BatchStats:
     latency_sum: float = 0.0
     first_started_at: str | None = None
     last_finished_at: str | None = None
+    # The rate limiter (all zero without a limit, and when the batch was counted from its
+    # slot rather than on the workers): requests that took a slot, seconds they waited for
+    # it in total, and slots given up because a worker woke too late to use them.
+    rate_limited_requests: int = 0
+    rate_limit_wait_seconds: float = 0.0
+    rate_limit_late_slots: int = 0
 
     @property
     def failure_ratio(self) -> float:
         return self.failed / self.rows if self.rows else 0.0
+
+    @property
+    def rate_limit_mean_wait_ms(self) -> float | None:
+        """How long a request waited for its slot, on average (None: no limit applied)."""
+        if not self.rate_limited_requests:
+            return None
+        return 1000.0 * self.rate_limit_wait_seconds / self.rate_limited_requests
 
     def status_class(self, prefix: str) -> int:
         return sum(n for status, n in self.status_histogram.items() if status.startswith(prefix))

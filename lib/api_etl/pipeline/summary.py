@@ -21,6 +21,9 @@ class RunSummary:
     requests_sent: int = 0
     retries: int = 0
     throttled: int = 0
+    rate_limited_requests: int = 0  # see BatchStats: zero without a rate limit
+    rate_limit_wait_seconds: float = 0.0
+    rate_limit_late_slots: int = 0
     status_histogram: dict[str, int] = dataclasses.field(default_factory=dict)
     error_histogram: dict[str, int] = dataclasses.field(default_factory=dict)
     latency_p50_ms: float | None = None
@@ -62,6 +65,11 @@ class RunSummary:
             f"  latency   p50 {ms(self.latency_p50_ms)}  p95 {ms(self.latency_p95_ms)}  p99 {ms(self.latency_p99_ms)}",
             f"  statuses  {dict(sorted(self.status_histogram.items()))}",
         ]
+        if self.rate_limited_requests:
+            mean_ms = 1000.0 * self.rate_limit_wait_seconds / self.rate_limited_requests
+            late = self.rate_limit_late_slots / self.rate_limited_requests
+            lines.append(f"  rate limit  mean wait {mean_ms:.1f} ms per request; {self.rate_limit_late_slots} slots given up"
+                         f" ({late:.1%}) by workers too busy to send on time")
         if self.error_histogram:
             lines.append(f"  errors    {dict(sorted(self.error_histogram.items()))}")
         lines.append(f"  sink      {self.sink_path}")

@@ -142,9 +142,28 @@ locals {
       }
     },
     {
-      type   = "alarm"
+      # Only a rate-limited job publishes these: a long wait means the limit is what holds
+      # the job back; slots given up mean workers short of CPU left allowed requests unsent.
+      type   = "metric"
       x      = 0
       y      = 18
+      width  = 24
+      height = 6
+      properties = {
+        title  = "Rate limit"
+        region = local.region
+        view   = "timeSeries"
+        period = 60
+        metrics = [
+          [var.metrics_namespace, "RateLimitWait", "JobName", var.job_name, { stat = "Average", label = "Mean wait for a slot (ms)" }],
+          [var.metrics_namespace, "RateLimitLateSlots", "JobName", var.job_name, { stat = "Sum", label = "Slots given up by busy workers", yAxis = "right" }],
+        ]
+      }
+    },
+    {
+      type   = "alarm"
+      x      = 0
+      y      = 24
       width  = 24
       height = 4
       properties = {

@@ -29,6 +29,10 @@ def _send_at_the_limit(spark, tmp_path, api, execution: dict, run_id: str, *, li
 
     stats = api.stats()
     assert summary.rows_succeeded == rows and stats["api_requests"] == rows
+    # Every request took a slot from the limiter, and at a limit this far below what the
+    # tasks could send they waited for them; the summary says how long.
+    assert summary.rate_limited_requests == rows and summary.rate_limit_wait_seconds > 0
+    assert "rate limit  mean wait" in summary.render()
     return stats
 
 

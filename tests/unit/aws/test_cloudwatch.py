@@ -23,6 +23,18 @@ def test_metric_data_uses_only_defined_names_and_a_statistic_set():
     assert all(d["Dimensions"] == [{"Name": "JobName", "Value": "job"}, {"Name": "Env", "Value": "prod"}] for d in data)
 
 
+def test_rate_limit_metrics_only_when_the_batch_was_rate_limited():
+    import dataclasses
+
+    names = {d["MetricName"] for d in batch_metric_data(STATS, 4.0, "job", "r", {}, per_run=False)}
+    assert not names & {"RateLimitWait", "RateLimitLateSlots"}
+    limited = dataclasses.replace(STATS, rate_limited_requests=110, rate_limit_wait_seconds=2.2, rate_limit_late_slots=3)
+    data = batch_metric_data(limited, 4.0, "job", "r", {}, per_run=False)
+    values = {d["MetricName"]: (d["Value"], d["Unit"]) for d in data if "Value" in d}
+    assert values["RateLimitWait"] == (20.0, "Milliseconds")  # 2.2 s over 110 requests
+    assert values["RateLimitLateSlots"] == (3.0, "Count")
+
+
 def test_per_run_copies_add_a_run_dimension():
     data = batch_metric_data(STATS, 4.0, "job", "run-1", {}, per_run=True)
     runs = [d for d in data if {"Name": "RunId", "Value": "run-1"} in d["Dimensions"]]

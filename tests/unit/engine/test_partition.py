@@ -185,6 +185,24 @@ def test_retries_take_a_rate_limit_token_per_attempt(scope):
     assert engine.limiter is not None and engine.limiter.acquired == attempts
 
 
+def test_each_partition_reports_its_own_share_of_the_process_wide_limiter(scope):
+    # 200/s with 20 rows: the limit binds, so the requests wait for their slots.
+    p = plan(rate_per_task=200.0, concurrency=5)
+    first = PartitionEngine(p, scope=scope)
+    assert len(list(first.run(rows(20)))) == 20
+    second = PartitionEngine(p, scope=scope)  # the next task in the same worker process
+    assert len(list(second.run(rows(10)))) == 10
+    assert second.limiter is first.limiter and first.limiter.acquired == 30
+    assert (first.stats.rate_limit.acquired, second.stats.rate_limit.acquired) == (20, 10)
+    # Slots 5 ms apart, five callers at a time: after the first five each request waits
+    # behind four others, ~20 ms, so ~0.35 s in all; unlimited it would be nothing.
+    assert 0.2 < first.stats.rate_limit.waited < 1.0
+    assert 0 < second.stats.rate_limit.waited < first.stats.rate_limit.waited
+    unlimited = PartitionEngine(plan(), scope=scope)
+    list(unlimited.run(rows(3)))
+    assert unlimited.stats.rate_limit is None
+
+
 def test_transport_and_auth_are_built_once_per_process_scope(scope):
     BUILDS.clear()
     p = plan(transport_factory=EchoTransportFactory(tag="once"))

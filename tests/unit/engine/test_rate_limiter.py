@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from api_etl.engine.rate_limiter import TokenBucket, per_task_rate
+from api_etl.engine.rate_limiter import LimiterCounters, TokenBucket, per_task_rate
 from tests.unit.engine.fakes import EventClock, VirtualClock
 
 
@@ -120,6 +120,11 @@ def test_a_caller_that_wakes_late_takes_a_fresh_slot_instead_of_sending():
     assert bucket.rescheduled == 1
     assert times == pytest.approx([0.0, *(i / 10 for i in range(2, 13))])  # slot 0.1 moved to 1.2
     _assert_no_burst(times, 10)
+    # What the batch stats read: 13 slots taken (the late caller took two), one given up
+    counters = bucket.counters()
+    assert (counters.acquired, counters.late_slots) == (13, 1)
+    assert counters.waited == pytest.approx(bucket.waited) and counters.waited > 0
+    assert counters - LimiterCounters(3, 0.5, 1) == LimiterCounters(10, counters.waited - 0.5, 0)
 
 
 def test_a_stalled_loop_never_turns_into_a_burst():

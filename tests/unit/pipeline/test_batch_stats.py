@@ -68,3 +68,36 @@ def test_counting_function_pickles_and_adds_once_exhausted():
     assert first[FIELD_INDEX["status"]] == 200 and not added  # nothing added mid-stream
     assert len(list(out)) == 4 and added[0]["rows"] == 5
     pickle.dumps(batch_stats.CountingPartitionFunction(len, None))
+
+
+def test_the_engines_limiter_counts_reach_the_batch_stats():
+    from api_etl.engine.rate_limiter import LimiterCounters
+
+    added = []
+
+    class FakeAccumulator:
+        def add(self, value):
+            added.append(value)
+
+    class Engine:  # what PartitionFunction.engine() hands out: run(rows), then stats
+        def __init__(self):
+            self.stats = type("Stats", (), {"rate_limit": None})()
+
+        def run(self, rows):
+            for _ in rows:
+                yield record()
+            self.stats.rate_limit = LimiterCounters(acquired=4, waited=0.2, late_slots=1)
+
+    class EngineFunction:
+        def engine(self):
+            return Engine()
+
+    fn = batch_stats.CountingPartitionFunction(EngineFunction(), FakeAccumulator())
+    assert len(list(fn(range(4)))) == 4
+    merged = batch_stats.merge(added[0], added[0])  # two tasks of the batch
+    result = batch_stats.to_batch_stats(merged)
+    assert (result.rate_limited_requests, result.rate_limit_wait_seconds, result.rate_limit_late_slots) == (8, 0.4, 2)
+    assert result.rate_limit_mean_wait_ms == 50.0
+    # Without a limit (or a plain function) nothing is counted, and there is no mean wait
+    plain = batch_stats.to_batch_stats(batch_stats.empty())
+    assert plain.rate_limited_requests == 0 and plain.rate_limit_mean_wait_ms is None
