@@ -68,6 +68,7 @@ MOCK_API_CONFIG = {
 METRICS_SHOWN = (
     ("RowsProcessed", "Sum"), ("RowsSucceeded", "Sum"), ("RowsFailed", "Sum"), ("Retries", "Sum"),
     ("Throttled", "Sum"), ("Status5xx", "Sum"), ("BatchesCompleted", "Sum"), ("RequestLatencyP95", "Maximum"),
+    ("RateLimitWait", "Maximum"), ("RateLimitLateSlots", "Sum"),
 )
 
 
@@ -249,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   requests  {summary['requests_sent']:,} sent ({summary['retries']} retries, {summary['throttled']} throttled)"
               f" at {summary['requests_per_second']:.0f}/s")
         print("   latency   " + ", ".join(f"{p} {_ms(summary[f'latency_{p}_ms'])}" for p in ("p50", "p95", "p99")))
+        if summary.get("rate_limited_requests"):
+            limited = summary["rate_limited_requests"]
+            print(f"   limiter   mean wait {1000 * summary['rate_limit_wait_seconds'] / limited:.1f} ms per request for a slot;"
+                  f" {summary['rate_limit_late_slots']} slots given up by workers too busy to send on time")
         print(f"   statuses  {summary['status_histogram']}")
         if summary.get("error_histogram"):
             print(f"   errors    {summary['error_histogram']}")
@@ -322,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             f"highest 1-s window within the API limit ({API_RATE_LIMIT}/s)": stats["max_1s_window"] <= API_RATE_LIMIT,
             "no request throttled (429)": stats["rate_limited"] == 0,
             "metrics read back (RowsProcessed)": metrics.get("RowsProcessed (Sum)") == ns.rows,
+            "rate-limit metrics read back (RateLimitWait)": (metrics.get("RateLimitWait (Maximum)") or 0) > 0,
             "rerun exit code 0": second.returncode == 0,
             "rerun skipped every batch": again.get("batches_skipped") == again.get("batches_total") and again.get("batches_done") == 0,
             "rerun sent no request": after == before and again.get("requests_sent") == 0,

@@ -58,9 +58,9 @@ class BatchStats:
     latency_sum: float = 0.0
     first_started_at: str | None = None
     last_finished_at: str | None = None
-    # The rate limiter (all zero without a limit, and when the batch was counted from its
-    # slot rather than on the workers): requests that took a slot, seconds they waited for
-    # it in total, and slots given up because a worker woke too late to use them.
+    # The rate limiter, as the workers counted it (all zero without a limit): requests that
+    # took a slot, seconds they waited for it in total, and slots given up because a worker
+    # woke too late to use them.
     rate_limited_requests: int = 0
     rate_limit_wait_seconds: float = 0.0
     rate_limit_late_slots: int = 0
