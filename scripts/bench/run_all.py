@@ -443,10 +443,10 @@ class Bench:
         rows_high = int(high * a.rate_seconds)
         if a.rate_high is None:
             run("rate-unlimited-before", rows_high)
-            run("rate-near-max", rows_high, rate_from={"job": "rate-unlimited-before", "share": common.NEAR_MAX_SHARE,
+            run("rate-near-max", rows_high, rate_from={"job": "rate-unlimited-before", "share": a.near_max_share,
                                                        "cap": cap, "floor": medium + 100})
             run("rate-unlimited-after", rows_high)
-            log(f"rate limits {low:g}, {medium:g} req/s and {common.NEAR_MAX_SHARE:g} x the pipeline's unlimited rate"
+            log(f"rate limits {low:g}, {medium:g} req/s and {a.near_max_share:g} x the pipeline's unlimited rate"
                 f" over {rows_high:,} rows just before" + (f" (at most {cap:.0f}, 0.8 of the ceiling)" if cap else ""))
         else:
             run(f"rate-{high:g}", rows_high, high)
@@ -480,7 +480,7 @@ class Bench:
                 "per_second": [c for _, c in server.get("per_second", [])],
             }
             if name == "rate-near-max":
-                entry["near_max"] = {"share": common.NEAR_MAX_SHARE, "cap": round(cap, 1) if cap else None,
+                entry["near_max"] = {"share": a.near_max_share, "cap": round(cap, 1) if cap else None,
                                      "unlimited_before_rps": unlimited.get("before"),
                                      "unlimited_after_rps": unlimited.get("after"), "rows": rows_high}
             log(f"  limit {limit:g}: achieved {entry['achieved_ratio']}, max 1-s window {server['max_1s_window']}")
@@ -565,7 +565,7 @@ def rate_limits(args: argparse.Namespace, cases: dict) -> list[float]:
     """The low and medium limits, and the near-max limit or its estimate.
 
     The estimate sizes the near-max runs (``--rate-seconds`` of sending at it): 80% of the
-    ceiling (1), but no more than 90% of what the pipeline reached unlimited earlier in this
+    ceiling (1), but no more than ``--near-max-share`` (90%) of what the pipeline reached unlimited earlier in this
     run at the default batch size, since it cannot hold a rate it cannot reach. The run
     itself sets the limit from an unlimited run just before it (see ``section_rate``).
     ``--rate-high`` fixes the limit instead, to rerun the rate section at an earlier run's.
@@ -576,7 +576,7 @@ def rate_limits(args: argparse.Namespace, cases: dict) -> list[float]:
         reached = [cases.get("3_pipeline", {}).get("rps"), default_batch.get("rps")]
         best = max((r for r in reached if r), default=args.rate_high_default)
         cap = near_max_cap(cases)
-        high = common.near_max_limit(best, cap=cap, floor=args.rate_medium + 100)
+        high = common.near_max_limit(best, share=args.near_max_share, cap=cap, floor=args.rate_medium + 100)
     return [args.rate_low, args.rate_medium, high]
 
 
@@ -604,6 +604,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the pipeline's unlimited req/s to assume when case 3 and the sweep did not run:"
                         " it sizes the near-max runs (0.9 of it x --rate-seconds rows)")
     p.add_argument("--rate-high", type=float, default=None, help="the near-max limit (default: derived from cases 1 and 3)")
+    p.add_argument("--near-max-share", type=float, default=common.NEAR_MAX_SHARE,
+                   help="the near-max limit as a share of the pipeline's unlimited rate just before it")
     p.add_argument("--rate-seconds", type=float, default=75.0,
                    help="seconds of sending per limit: more than one batch at the default batch size (auto: 60 s)")
     p.add_argument("--memory-rows", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000])
@@ -625,6 +627,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         # Each limit's run is named after it: an equal pair would be one run id, and the
         # second run would find it done (an idempotent restart) and send nothing.
         p.error(f"--rate-low ({args.rate_low:g}) must be above 0 and below --rate-medium ({args.rate_medium:g})")
+    if not 0 < args.near_max_share <= 1:
+        p.error(f"--near-max-share ({args.near_max_share:g}) must be above 0 and at most 1")
     if args.quick:
         args.rows, args.scale_rows = min(args.rows, 6000), min(args.scale_rows, 20_000)
         args.latency_rows = min(args.latency_rows, 4000)

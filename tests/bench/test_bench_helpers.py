@@ -386,6 +386,20 @@ def test_near_max_run_takes_its_limit_from_an_unlimited_run_just_before_it(tmp_p
     shutil_rmtree(bench.work)
 
 
+def test_near_max_share_is_an_option_within_zero_and_one(tmp_path):
+    args = run_all.parse_args(["--scratch", str(tmp_path), "--rate-seconds", "10", "--near-max-share", "0.75"])
+    bench = run_all.Bench(args)
+    bench.target = FakeTarget()
+    bench.spark_jobs = _fake_spark_jobs([5000.0, 5000.0], [])
+    bench.section_rate()
+    assert sorted(bench.results["cases"]["rate_limit"], key=float) == ["200", "1000", "3750"]
+    assert bench.results["cases"]["rate_limit"]["3750"]["near_max"]["share"] == 0.75
+    shutil_rmtree(bench.work)
+    for bad in ("0", "1.5"):
+        with pytest.raises(SystemExit):
+            run_all.parse_args(["--near-max-share", bad])
+
+
 def test_rate_high_fixes_the_near_max_limit_without_unlimited_runs(tmp_path):
     args = run_all.parse_args(["--scratch", str(tmp_path), "--rate-seconds", "10", "--rate-high", "3900"])
     bench = run_all.Bench(args)
