@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+from api_etl.engine.rate_limiter import mean_wait_ms
 from common import REPO_ROOT, TreeSampler, pipeline_config, write_json
 
 SECTIONS = ("server", "throughput", "latency", "batches", "rate", "memory", "scale")
@@ -474,8 +475,8 @@ class Bench:
                 # The limiter's own account (run summary): the mean wait for a slot, and
                 # slots given up by a worker that woke too late to use them.
                 "limiter_requests": res["summary"].get("rate_limited_requests"),
-                "limiter_mean_wait_ms": round(1000 * res["summary"]["rate_limit_wait_seconds"] / res["summary"]["rate_limited_requests"], 2)
-                if res["summary"].get("rate_limited_requests") else None,
+                "limiter_mean_wait_ms": round(wait, 2) if (wait := mean_wait_ms(
+                    res["summary"].get("rate_limit_wait_seconds", 0.0), res["summary"].get("rate_limited_requests", 0))) is not None else None,
                 "limiter_late_slots": res["summary"].get("rate_limit_late_slots"),
                 "per_second": [c for _, c in server.get("per_second", [])],
             }

@@ -250,9 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   requests  {summary['requests_sent']:,} sent ({summary['retries']} retries, {summary['throttled']} throttled)"
               f" at {summary['requests_per_second']:.0f}/s")
         print("   latency   " + ", ".join(f"{p} {_ms(summary[f'latency_{p}_ms'])}" for p in ("p50", "p95", "p99")))
-        if summary.get("rate_limited_requests"):
-            limited = summary["rate_limited_requests"]
-            print(f"   limiter   mean wait {1000 * summary['rate_limit_wait_seconds'] / limited:.1f} ms per request for a slot;"
+        from api_etl.engine.rate_limiter import mean_wait_ms
+
+        wait_ms = mean_wait_ms(summary.get("rate_limit_wait_seconds", 0.0), summary.get("rate_limited_requests", 0))
+        if wait_ms is not None:
+            print(f"   limiter   mean wait {wait_ms:.1f} ms per request for a slot;"
                   f" {summary['rate_limit_late_slots']} slots given up by workers too busy to send on time")
         print(f"   statuses  {summary['status_histogram']}")
         if summary.get("error_histogram"):

@@ -47,6 +47,11 @@ def per_task_rate(job_rate: float | None, concurrent_tasks: int) -> float | None
     return job_rate / concurrent_tasks
 
 
+def mean_wait_ms(waited: float, acquired: int) -> float | None:
+    """How long a request waited for its slot on average, in ms (None: nothing acquired)."""
+    return 1000.0 * waited / acquired if acquired else None
+
+
 @dataclasses.dataclass(frozen=True)
 class LimiterCounters:
     """What a bucket did, as totals; subtract two readings for what happened in between."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from api_etl.engine.rate_limiter import mean_wait_ms
 from api_etl.pipeline.layout import RunLayout
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,7 @@ class BatchStats:
     @property
     def rate_limit_mean_wait_ms(self) -> float | None:
         """How long a request waited for its slot, on average (None: no limit applied)."""
-        if not self.rate_limited_requests:
-            return None
-        return 1000.0 * self.rate_limit_wait_seconds / self.rate_limited_requests
+        return mean_wait_ms(self.rate_limit_wait_seconds, self.rate_limited_requests)
 
     def status_class(self, prefix: str) -> int:
         return sum(n for status, n in self.status_histogram.items() if status.startswith(prefix))

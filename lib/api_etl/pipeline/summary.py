@@ -6,6 +6,8 @@ import dataclasses
 import json
 from typing import Any
 
+from api_etl.engine.rate_limiter import mean_wait_ms
+
 
 @dataclasses.dataclass
 class RunSummary:
@@ -65,8 +67,8 @@ class RunSummary:
             f"  latency   p50 {ms(self.latency_p50_ms)}  p95 {ms(self.latency_p95_ms)}  p99 {ms(self.latency_p99_ms)}",
             f"  statuses  {dict(sorted(self.status_histogram.items()))}",
         ]
-        if self.rate_limited_requests:
-            mean_ms = 1000.0 * self.rate_limit_wait_seconds / self.rate_limited_requests
+        mean_ms = mean_wait_ms(self.rate_limit_wait_seconds, self.rate_limited_requests)
+        if mean_ms is not None:
             late = self.rate_limit_late_slots / self.rate_limited_requests
             lines.append(f"  rate limit  mean wait {mean_ms:.1f} ms per request; {self.rate_limit_late_slots} slots given up"
                          f" ({late:.1%}) by workers too busy to send on time")
