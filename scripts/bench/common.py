@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -83,6 +84,36 @@ def server_achieved_rps(stats: dict[str, Any]) -> float | None:
     """Requests per second as the target saw them: (n - 1) / (last receipt - first receipt)."""
     n, span = stats.get("api_requests") or 0, stats.get("api_span_seconds")
     return (n - 1) / span if n > 1 and span else None
+
+
+def window_bound(unlimited_per_second: list[int], limit: float) -> float | None:
+    """The most of ``limit`` any limiter that keeps each one-second window under it could
+    have achieved, had the machine's capacity been what the pipeline sent unlimited.
+
+    ``unlimited_per_second``: the target's per-second counts of an unlimited run (the first
+    and last seconds, partial, are dropped). A second in which the machine sent fewer than
+    the limit unlimited could not send more paced, and a faster second may not send more
+    than the limit, so a run can reach at most the mean of ``min(count, limit)``. It is an
+    upper bound: pacing costs CPU of its own, so the paced run's seconds are slower still.
+    None when the run has fewer than 3 whole seconds.
+    """
+    whole = unlimited_per_second[1:-1]
+    if len(whole) < 3 or not limit > 0:
+        return None
+    return sum(min(count, limit) for count in whole) / len(whole) / limit
+
+
+def steadiness(per_second: list[int], share: float = NEAR_MAX_SHARE) -> dict[str, Any] | None:
+    """How steady a run's per-second counts were (whole seconds only): their mean, range and
+    coefficient of variation, and :func:`window_bound` at ``share`` of their mean, i.e. what
+    a limit set at that share of the run's rate could be held at on those seconds."""
+    whole = per_second[1:-1]
+    if len(whole) < 3:
+        return None
+    mean = statistics.fmean(whole)
+    return {"seconds": len(whole), "mean": round(mean, 1), "min": min(whole), "max": max(whole),
+            "cv": round(statistics.pstdev(whole) / mean, 3) if mean else None, "share": share,
+            "window_bound": round(window_bound(per_second, share * mean), 4) if mean else None}
 
 
 def near_max_limit(unlimited_rps: float, *, share: float = NEAR_MAX_SHARE, cap: float | None = None,

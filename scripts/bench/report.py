@@ -228,7 +228,26 @@ def near_max_note(run: dict) -> str:
             f" {before:.0f} req/s" + (f" (capped at 0.8 of the ceiling, {nm['cap']:.0f})" if capped else ""))
     if after:
         text += f"; unlimited again just after: {after:.0f} req/s ({after / before:.2f}x before)"
+    bounds = [f"{b} on the seconds of the unlimited run {k}" for k in ("before", "after")
+              if (b := nm.get(f"window_bound_{k}")) is not None]
+    if bounds:
+        text += (". A limiter that keeps every one-second window under the limit could have reached at most "
+                 + " and ".join(bounds) + " (in each second, what the machine sent unlimited, up to the limit)")
     return text
+
+
+def steadiness_note(cases: dict) -> str:
+    """The machine's own second-to-second swings (the bare loop before the rate section)."""
+    st = cases.get("machine_steadiness")
+    if not st:
+        return ""
+    return (f"the machine's own steadiness: the bare aiohttp loop ({st['processes']} processes, no Spark), run just before"
+            f" the rate section, sent {st['min']:,}-{st['max']:,} req/s in its {st['seconds']} whole seconds, around a mean of"
+            f" {st['mean']:,.0f} (coefficient of variation {st['cv']}); a limit at {st['share']:g} of that mean could be held"
+            f" at most at {st['window_bound']} of it by a limiter that keeps every one-second window under the limit"
+            + (f"; the same loop paced at {p['limit']:g}/s (that share, with the pipeline's 1% headroom, by the"
+               f" smallest such limiter, inline) achieved {p['achieved_ratio']} of it, busiest window {p['max_1s_window_ratio']}x"
+               if (p := st.get("paced")) else ""))
 
 
 def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
@@ -277,7 +296,8 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
                                f" busiest 1-s window {r['max_1s_window']}"
                                + (f"; first {RATE_WARMUP_SECONDS} whole seconds (fresh JVM) {split[0]} of the limit,"
                                   f" the rest {split[1]}" if (split := rate_warmup_split(r)) else "")
-                               + (f"; {note}" if (note := near_max_note(r)) else "")))
+                               + (f"; {note}" if (note := near_max_note(r)) else "")
+                               + (f"; {note}" if r.get("near_max") and (note := steadiness_note(cases)) else "")))
     mem = cases.get("memory")
     if mem and len(mem) >= 2:
         keys = sorted(mem, key=int)
@@ -376,6 +396,8 @@ def markdown(results: dict) -> str:
                          f" | {r['max_1s_window']} | {r['max_1s_window_ratio']} | {_or_dash(r.get('limiter_mean_wait_ms'))}"
                          f" | {late_slots_text(r)} |")
         lines += [f"\nNear-max {r['limit']:g}/s: {note}." for r in rate.values() if (note := near_max_note(r))]
+        if note := steadiness_note(cases):
+            lines.append(f"\n{note[0].upper()}{note[1:]}.")
     mem = cases.get("memory")
     if mem:
         lines += ["", "## Memory (one partition, fresh Python worker)", "",

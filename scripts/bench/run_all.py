@@ -27,6 +27,7 @@ from typing import Any
 
 import common
 from api_etl.engine.rate_limiter import mean_wait_ms
+from api_etl.pipeline.runner import RATE_HEADROOM
 from common import REPO_ROOT, TreeSampler, pipeline_config, write_json
 
 SECTIONS = ("server", "throughput", "latency", "batches", "rate", "memory", "scale")
@@ -235,12 +236,12 @@ class Bench:
             "latency_p50_ms": summary.get("latency_p50_ms"), "latency_p99_ms": summary.get("latency_p99_ms"),
         }
 
-    def client_case(self, fn: str, rows: int, processes: int, timeout: float) -> dict:
+    def client_case(self, fn: str, rows: int, processes: int, timeout: float, extra: tuple = ()) -> dict:
         from clients import run_processes
 
         self.target.reset()
         s0 = self.server_cpu()
-        extra = (str(self.work),) if fn == "engine" else ()
+        extra = (str(self.work),) if fn == "engine" else extra
         res = run_processes(fn, self.target.url, rows, processes, self.args.in_flight, timeout, extra)
         res["server_cpu_per_1k"] = per_1k(self.server_cpu() - s0, res["requests"])
         res["server_requests"] = self.target.stats().get("api_requests")
@@ -424,7 +425,8 @@ class Bench:
     def section_rate(self) -> None:
         """Low and medium limits as set; the near-max limit from the pipeline's unlimited
         rate over the same rows just before it, in the same JVM (``--rate-high`` fixes it
-        instead). A second unlimited run after it shows whether the machine's speed moved."""
+        instead). A second unlimited run after it shows whether the machine's speed moved.
+        Before the Spark jobs, the machine's own steadiness (:meth:`measure_steadiness`)."""
         a = self.args
         low, medium, high = rate_limits(a, self.results["cases"])
         cap = near_max_cap(self.results["cases"])
@@ -452,10 +454,18 @@ class Bench:
         else:
             run(f"rate-{high:g}", rows_high, high)
             log(f"rate limits {[low, medium, high]} req/s, ~{a.rate_seconds:.0f} s each (job-wide, through the pipeline)")
+        if a.rate_high is None and a.steadiness_rows:
+            try:
+                self.measure_steadiness()
+            except Exception as exc:  # noqa: BLE001 - context for the near-max run; the limits still run
+                log(f"  machine steadiness failed: {type(exc).__name__}: {exc}")
+                self.results.setdefault("errors", {})["rate: machine steadiness"] = f"{type(exc).__name__}: {exc}"[:4000]
         results, sampler = self.spark_jobs("rate", jobs, len(jobs) * (a.rate_seconds * 2 + 60) + 120)
         runs = {r["name"]: r for r in results if r["kind"] == "pipeline"}
         unlimited = {k: round(rps, 1) for k in ("before", "after")
                      if (r := runs.get(f"rate-unlimited-{k}")) and (rps := common.server_achieved_rps(r["server"]))}
+        unlimited_seconds = {k: [c for _, c in r["server"].get("per_second", [])] for k in ("before", "after")
+                             if (r := runs.get(f"rate-unlimited-{k}"))}
         if unlimited:
             log(f"  unlimited over {rows_high:,} rows: {unlimited} req/s")
         out = {}
@@ -483,9 +493,48 @@ class Bench:
             if name == "rate-near-max":
                 entry["near_max"] = {"share": a.near_max_share, "cap": round(cap, 1) if cap else None,
                                      "unlimited_before_rps": unlimited.get("before"),
-                                     "unlimited_after_rps": unlimited.get("after"), "rows": rows_high}
+                                     "unlimited_after_rps": unlimited.get("after"), "rows": rows_high,
+                                     # What a limiter holding every window could have reached on
+                                     # the machine's seconds unlimited (common.window_bound).
+                                     "window_bound_before": _round4(common.window_bound(unlimited_seconds.get("before", []), limit)),
+                                     "window_bound_after": _round4(common.window_bound(unlimited_seconds.get("after", []), limit)),
+                                     "unlimited_per_second_before": unlimited_seconds.get("before"),
+                                     "unlimited_per_second_after": unlimited_seconds.get("after")}
             log(f"  limit {limit:g}: achieved {entry['achieved_ratio']}, max 1-s window {server['max_1s_window']}")
         self.results["cases"]["rate_limit"] = out
+
+    def measure_steadiness(self) -> None:
+        """The bare aiohttp loop (case 1's client) for ``--steadiness-rows`` rows, with the
+        target's per-second counts: how much the machine's own speed swings from one second
+        to the next, with no Spark and no code of ours. A limiter that keeps every one-second
+        window under its limit cannot send more in a second than the machine can, nor make a
+        slow second up in a fast one, so these swings bound what any such limiter can hold
+        near the maximum (:func:`common.steadiness`)."""
+        a = self.args
+        log(f"machine steadiness: the bare aiohttp loop, {a.steadiness_rows:,} rows, {CORES} processes")
+        res = self.client_case("ceiling", a.steadiness_rows, CORES, a.case_timeout)
+        steady = common.steadiness([c for _, c in self.target.stats(include_timeline=True).get("per_second", [])],
+                                   a.near_max_share)
+        if steady is None:
+            log("  too short to judge (fewer than 3 whole seconds)")
+            return
+        out = self.results["cases"]["machine_steadiness"] = {**steady, "rps": res["rps"], "requests": res["requests"],
+                                                             "processes": CORES}
+        log(f"  seconds of {steady['min']}-{steady['max']} req/s, mean {steady['mean']:.0f}, cv {steady['cv']};"
+            f" window bound at {steady['share']:g} of the mean: {steady['window_bound']}")
+        # The same loop paced at the near-max share of that mean, with the pipeline's 1%
+        # headroom: what a hand-written paced client holds on this machine, in this phase.
+        limit = common.near_max_limit(steady["mean"], share=a.near_max_share)
+        rows = max(CORES, int(limit * a.steadiness_paced_seconds))
+        res = self.client_case("paced_ceiling", rows, CORES, a.case_timeout,
+                               extra=(limit * (1 - RATE_HEADROOM) / CORES,))
+        server = self.target.stats()
+        achieved = common.server_achieved_rps(server)
+        out["paced"] = {"limit": limit, "requests": res["requests"], "achieved_rps": _round4(achieved),
+                        "achieved_ratio": _round4(achieved / limit) if achieved else None,
+                        "max_1s_window_ratio": round(server["max_1s_window"] / limit, 4)}
+        log(f"  paced at {limit:g}/s: achieved {out['paced']['achieved_ratio']}, busiest window"
+            f" {out['paced']['max_1s_window_ratio']}x")
 
     def section_memory(self) -> None:
         a = self.args
@@ -562,6 +611,10 @@ class Bench:
         return 0 if not missed and not self.results.get("errors") else 1
 
 
+def _round4(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def rate_limits(args: argparse.Namespace, cases: dict) -> list[float]:
     """The low and medium limits, and the near-max limit or its estimate.
 
@@ -607,6 +660,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate-high", type=float, default=None, help="the near-max limit (default: derived from cases 1 and 3)")
     p.add_argument("--near-max-share", type=float, default=common.NEAR_MAX_SHARE,
                    help="the near-max limit as a share of the pipeline's unlimited rate just before it")
+    p.add_argument("--steadiness-rows", type=int, default=300_000,
+                   help="rows of the bare aiohttp loop run before the rate section, to measure how steady the"
+                        " machine's speed is from second to second (0: skip)")
+    p.add_argument("--steadiness-paced-seconds", type=float, default=45.0,
+                   help="seconds of sending for the bare loop paced at the near-max share of its own mean")
     p.add_argument("--rate-seconds", type=float, default=75.0,
                    help="seconds of sending per limit: more than one batch at the default batch size (auto: 60 s)")
     p.add_argument("--memory-rows", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000])
@@ -636,6 +694,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.memory_rows = [2000, 10_000]
         args.batch_sizes = [1000, 3000]
         args.rate_seconds = min(args.rate_seconds, 4)
+        args.steadiness_rows = min(args.steadiness_rows, 6000)
+        args.steadiness_paced_seconds = min(args.steadiness_paced_seconds, 2)
     return args
 
 

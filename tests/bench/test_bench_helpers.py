@@ -322,8 +322,42 @@ def test_near_max_limit_is_a_share_of_the_unlimited_rate_within_cap_and_floor():
     assert common.server_achieved_rps({"api_requests": 1, "api_span_seconds": 0.0}) is None
 
 
+def test_window_bound_caps_each_unlimited_second_at_the_limit():
+    # Partial first and last seconds are dropped; 3 whole seconds of 5,000, 4,000 and 3,000
+    # against a 4,000/s limit: at most (4,000 + 4,000 + 3,000) / 3 = 0.9167 of it.
+    assert round(common.window_bound([1200, 5000, 4000, 3000, 700], 4000.0), 4) == 0.9167
+    # A machine faster than the limit in every second bounds nothing: 1.0
+    assert common.window_bound([10, 6000, 5000, 7000, 10], 4000.0) == 1.0
+    assert common.window_bound([10, 6000, 10], 4000.0) is None  # too short to say
+    assert common.window_bound([], 4000.0) is None
+
+
+def test_near_max_note_reports_the_window_bound():
+    run = {"limit": 4000.0, "near_max": {"share": 0.9, "cap": None, "rows": 300_000, "unlimited_before_rps": 4500.0,
+                                         "unlimited_after_rps": 4400.0, "window_bound_before": 0.9167,
+                                         "window_bound_after": 0.95}}
+    note = report.near_max_note(run)
+    assert ("could have reached at most 0.9167 on the seconds of the unlimited run before and 0.95 on the seconds"
+            " of the unlimited run after") in note
+
+
 class FakeTarget:
     url = "http://127.0.0.1:9"
+
+    def stats(self, include_timeline: bool = False) -> dict:
+        # The bare loop's seconds: 8,000, 6,000 and 10,000 whole, between two partial ones;
+        # paced at 7,200/s it sends 7,000/s, never more than 7,100 in a second.
+        if include_timeline:
+            return {"per_second": [[0, 100], [1, 8000], [2, 6000], [3, 10000], [4, 50]]}
+        return {"api_requests": 315_001, "api_span_seconds": 45.0, "max_1s_window": 7100}
+
+
+def _fake_client_case(seen: list[tuple]):
+    def client_case(fn, rows, processes, timeout, extra=()):
+        seen.append((fn, rows, *extra))
+        return {"rps": 8000.0, "requests": rows}
+
+    return client_case
 
 
 def _fake_spark_jobs(unlimited_rps: list[float], seen: list[dict]):
@@ -362,7 +396,18 @@ def test_near_max_run_takes_its_limit_from_an_unlimited_run_just_before_it(tmp_p
     bench.results["cases"] = {"3_pipeline": {"rps": 6000.0}}  # the estimate that sizes the runs: 5,400/s
     seen: list[dict] = []
     bench.spark_jobs = _fake_spark_jobs([5000.0, 4800.0], seen)
+    clients_run: list[tuple] = []
+    bench.client_case = _fake_client_case(clients_run)
     bench.section_rate()
+    # The bare loop ran first, for --steadiness-rows rows: its seconds of 6,000-10,000 around
+    # 8,000 bound a limit at 0.9 x 8,000 = 7,200 to (7,200 + 6,000 + 7,200) / 3 / 7,200
+    # Then paced at 0.9 of its mean (7,200/s, less the 1% headroom, shared by its processes)
+    # for --steadiness-paced-seconds
+    assert clients_run == [("ceiling", 300_000), ("paced_ceiling", 324_000, 7200 * 0.99 / run_all.CORES)]
+    steady = bench.results["cases"]["machine_steadiness"]
+    assert (steady["min"], steady["max"], steady["mean"], steady["window_bound"]) == (6000, 10000, 8000.0, 0.9444)
+    assert steady["paced"] == {"limit": 7200, "requests": 324_000, "achieved_rps": 7000.0, "achieved_ratio": 0.9722,
+                               "max_1s_window_ratio": 0.9861}
 
     names = [j.get("name") or j["kind"] for j in seen]
     assert names[-5:] == ["rate-200", "rate-1000", "rate-unlimited-before", "rate-near-max", "rate-unlimited-after"]
@@ -373,14 +418,24 @@ def test_near_max_run_takes_its_limit_from_an_unlimited_run_just_before_it(tmp_p
     near = rate["4500"]
     assert near["achieved_ratio"] == 0.98
     assert near["near_max"] == {"share": 0.9, "cap": None, "unlimited_before_rps": 5000.0,
-                                "unlimited_after_rps": 4800.0, "rows": 54000}
-    verdicts = report.judge_targets({"rate_limit": rate}, args)
+                                "unlimited_after_rps": 4800.0, "rows": 54000,
+                                # the fake's unlimited runs have no per-second timeline
+                                "window_bound_before": None, "window_bound_after": None,
+                                "unlimited_per_second_before": [], "unlimited_per_second_after": []}
+    cases = {"rate_limit": rate, "machine_steadiness": steady}
+    verdicts = report.judge_targets(cases, args)
     verdict = next(t for t in verdicts if t["target"].startswith("rate limit 4500"))
     assert verdict["met"] is True
     assert "unlimited rate over the same 54,000 rows just before, 5000 req/s" in verdict["reason"]
     assert "just after: 4800 req/s (0.96x before)" in verdict["reason"]
-    md = report.markdown({**bench.results, "cases": {"rate_limit": rate}, "targets": verdicts})
+    assert "a limit at 0.9 of that mean could be held at most at 0.9444 of it" in verdict["reason"]
+    low = next(t for t in verdicts if t["target"].startswith("rate limit 200/s"))
+    assert "steadiness" not in low["reason"]  # the machine's swings matter near the maximum only
+    md = report.markdown({**bench.results, "cases": cases, "targets": verdicts})
     assert "Near-max 4500/s: the limit is 0.9 x the pipeline's unlimited rate" in md
+    assert f"The machine's own steadiness: the bare aiohttp loop ({run_all.CORES} processes, no Spark)" in md
+    assert "sent 6,000-10,000 req/s in its 3 whole seconds, around a mean of 8,000" in md
+    assert "the same loop paced at 7200/s" in md and "achieved 0.9722 of it, busiest window 0.9861x" in md
     # the limiter's own account: a 10 ms mean wait, 1% of its slots given up late
     assert "| 4500 | 54,000 | 2 | 4410.0 | 0.98 | 4410 | 0.98 | 10.0 | 540 (1.0%) |" in md
     shutil_rmtree(bench.work)
@@ -391,6 +446,7 @@ def test_near_max_share_is_an_option_within_zero_and_one(tmp_path):
     bench = run_all.Bench(args)
     bench.target = FakeTarget()
     bench.spark_jobs = _fake_spark_jobs([5000.0, 5000.0], [])
+    bench.client_case = _fake_client_case([])
     bench.section_rate()
     assert sorted(bench.results["cases"]["rate_limit"], key=float) == ["200", "1000", "3750"]
     assert bench.results["cases"]["rate_limit"]["3750"]["near_max"]["share"] == 0.75
@@ -400,14 +456,34 @@ def test_near_max_share_is_an_option_within_zero_and_one(tmp_path):
             run_all.parse_args(["--near-max-share", bad])
 
 
+def test_a_failed_steadiness_run_is_reported_and_the_limits_still_run(tmp_path):
+    args = run_all.parse_args(["--scratch", str(tmp_path), "--rate-seconds", "10"])
+    bench = run_all.Bench(args)
+    bench.target = FakeTarget()
+    bench.spark_jobs = _fake_spark_jobs([5000.0, 5000.0], [])
+
+    def broken(*a, **k):
+        raise TimeoutError("ceiling: not finished within 240 s")
+
+    bench.client_case = broken
+    bench.section_rate()
+    assert sorted(bench.results["cases"]["rate_limit"], key=float) == ["200", "1000", "4500"]
+    assert "machine_steadiness" not in bench.results["cases"]
+    assert bench.results["errors"] == {"rate: machine steadiness": "TimeoutError: ceiling: not finished within 240 s"}
+    shutil_rmtree(bench.work)
+
+
 def test_rate_high_fixes_the_near_max_limit_without_unlimited_runs(tmp_path):
     args = run_all.parse_args(["--scratch", str(tmp_path), "--rate-seconds", "10", "--rate-high", "3900"])
     bench = run_all.Bench(args)
     bench.target = FakeTarget()
     seen: list[dict] = []
     bench.spark_jobs = _fake_spark_jobs([], seen)
+    clients_run: list[tuple] = []
+    bench.client_case = _fake_client_case(clients_run)
     bench.section_rate()
     assert [j["name"] for j in seen if j["kind"] == "pipeline"] == ["rate-200", "rate-1000", "rate-3900"]
+    assert clients_run == []  # a fixed limit: no steadiness run either
     assert "near_max" not in bench.results["cases"]["rate_limit"]["3900"]
     shutil_rmtree(bench.work)
 

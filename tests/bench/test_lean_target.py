@@ -138,3 +138,17 @@ def test_a_malformed_id_gets_400_and_the_server_keeps_serving(target):
     assert status == 400 and b"bad_request" in body
     assert after[0] == 200
     assert target.stats()["api_status_counts"] == {"400": 1, "200": 1}
+
+
+def test_the_paced_bare_loop_holds_its_rate_without_a_burst(target):
+    import clients
+
+    # 400 requests at 200/s: about 2 s, every window at or under the rate (+1 for the
+    # schedule's 10 ms slack), where the unpaced loop sends them in a fraction of a second.
+    target.reset()
+    res = clients.paced_ceiling(target.url, 0, 400, 20, 200.0)
+    stats = target.stats()
+    assert res["requests"] == 400 and res["non_2xx"] == 0
+    assert stats["api_requests"] == 400
+    assert 0.95 <= common.server_achieved_rps(stats) / 200.0 <= 1.01
+    assert stats["max_1s_window"] <= 203
