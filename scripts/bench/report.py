@@ -250,6 +250,16 @@ def steadiness_note(cases: dict) -> str:
                if (p := st.get("paced")) else ""))
 
 
+def paced_reference_note(run: dict, cases: dict) -> str:
+    """A near-max run against the bare loop paced at the same share in the same bench."""
+    paced = (cases.get("machine_steadiness") or {}).get("paced") or {}
+    mine, theirs = run.get("achieved_ratio"), paced.get("achieved_ratio")
+    if not (run.get("near_max") and mine and theirs):
+        return ""
+    return (f"against the bare aiohttp loop paced at the same share of its own rate in this run ({theirs} of its limit),"
+            f" the pipeline held {mine / theirs:.3f}x that share")
+
+
 def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     out = []
     ceil, ceil_cpu = ceiling_rps(cases), ceiling_cpu(cases)
@@ -297,7 +307,8 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
                                + (f"; first {RATE_WARMUP_SECONDS} whole seconds (fresh JVM) {split[0]} of the limit,"
                                   f" the rest {split[1]}" if (split := rate_warmup_split(r)) else "")
                                + (f"; {note}" if (note := near_max_note(r)) else "")
-                               + (f"; {note}" if r.get("near_max") and (note := steadiness_note(cases)) else "")))
+                               + (f"; {note}" if r.get("near_max") and (note := steadiness_note(cases)) else "")
+                               + (f"; {note}" if (note := paced_reference_note(r, cases)) else "")))
     mem = cases.get("memory")
     if mem and len(mem) >= 2:
         keys = sorted(mem, key=int)
@@ -396,6 +407,7 @@ def markdown(results: dict) -> str:
                          f" | {r['max_1s_window']} | {r['max_1s_window_ratio']} | {_or_dash(r.get('limiter_mean_wait_ms'))}"
                          f" | {late_slots_text(r)} |")
         lines += [f"\nNear-max {r['limit']:g}/s: {note}." for r in rate.values() if (note := near_max_note(r))]
+        lines += [f"\nNear-max {r['limit']:g}/s {note}." for r in rate.values() if (note := paced_reference_note(r, cases))]
         if note := steadiness_note(cases):
             lines.append(f"\n{note[0].upper()}{note[1:]}.")
     mem = cases.get("memory")

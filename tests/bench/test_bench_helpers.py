@@ -436,6 +436,10 @@ def test_near_max_run_takes_its_limit_from_an_unlimited_run_just_before_it(tmp_p
     assert f"The machine's own steadiness: the bare aiohttp loop ({run_all.CORES} processes, no Spark)" in md
     assert "sent 6,000-10,000 req/s in its 3 whole seconds, around a mean of 8,000" in md
     assert "the same loop paced at 7200/s" in md and "achieved 0.9722 of it, busiest window 0.9861x" in md
+    # The same-run comparison: the pipeline's 0.98 of its limit against the paced loop's 0.9722
+    assert ("Near-max 4500/s against the bare aiohttp loop paced at the same share of its own rate in this run"
+            " (0.9722 of its limit), the pipeline held 1.008x that share.") in md
+    assert "the pipeline held 1.008x that share" in verdict["reason"]
     # the limiter's own account: a 10 ms mean wait, 1% of its slots given up late
     assert "| 4500 | 54,000 | 2 | 4410.0 | 0.98 | 4410 | 0.98 | 10.0 | 540 (1.0%) |" in md
     shutil_rmtree(bench.work)
