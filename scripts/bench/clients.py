@@ -71,11 +71,6 @@ def ceiling(base: str, start: int, stop: int, in_flight: int, rate: float | None
     return _result(done, bad, t0, t1, cpu0, cpu1)
 
 
-def paced_ceiling(base: str, start: int, stop: int, in_flight: int, rate: float) -> dict[str, Any]:
-    """The ceiling's loop paced at ``rate`` requests per second (this process's share)."""
-    return ceiling(base, start, stop, in_flight, rate)
-
-
 # -- (2) the partition engine alone ------------------------------------------------------
 
 def engine_plan(base: str, workdir: str, in_flight: int, middleware: list | None = None) -> Any:

@@ -86,6 +86,16 @@ def server_achieved_rps(stats: dict[str, Any]) -> float | None:
     return (n - 1) / span if n > 1 and span else None
 
 
+def per_second_counts(stats: dict[str, Any]) -> list[int]:
+    """The target's per-second request counts, in order (its timeline is [second, count] pairs)."""
+    return [count for _, count in stats.get("per_second", [])]
+
+
+def whole_seconds(per_second: list[int]) -> list[int]:
+    """Per-second counts without the first and last seconds, which a run fills only in part."""
+    return per_second[1:-1]
+
+
 def window_bound(unlimited_per_second: list[int], limit: float) -> float | None:
     """The most of ``limit`` any limiter that keeps each one-second window under it could
     have achieved, had the machine's capacity been what the pipeline sent unlimited.
@@ -97,7 +107,7 @@ def window_bound(unlimited_per_second: list[int], limit: float) -> float | None:
     upper bound: pacing costs CPU of its own, so the paced run's seconds are slower still.
     None when the run has fewer than 3 whole seconds.
     """
-    whole = unlimited_per_second[1:-1]
+    whole = whole_seconds(unlimited_per_second)
     if len(whole) < 3 or not limit > 0:
         return None
     return sum(min(count, limit) for count in whole) / len(whole) / limit
@@ -107,7 +117,7 @@ def steadiness(per_second: list[int], share: float = NEAR_MAX_SHARE) -> dict[str
     """How steady a run's per-second counts were (whole seconds only): their mean, range and
     coefficient of variation, and :func:`window_bound` at ``share`` of their mean, i.e. what
     a limit set at that share of the run's rate could be held at on those seconds."""
-    whole = per_second[1:-1]
+    whole = whole_seconds(per_second)
     if len(whole) < 3:
         return None
     mean = statistics.fmean(whole)

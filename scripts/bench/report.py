@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common import TARGETS
+from common import TARGETS, whole_seconds
 
 CASE_LABELS = {
     "1_ceiling": "1. ceiling: bare aiohttp loop, 1 process per core",
@@ -198,7 +198,7 @@ RATE_WARMUP_SECONDS = 20
 def rate_warmup_split(run: dict) -> tuple[float, float] | None:
     """Share of the limit the server saw in the run's first ``RATE_WARMUP_SECONDS`` whole
     seconds and in the whole seconds after them (None when the run is too short to split)."""
-    whole = (run.get("per_second") or [])[1:-1]  # the first and last seconds are partial
+    whole = whole_seconds(run.get("per_second") or [])
     if len(whole) < 2 * RATE_WARMUP_SECONDS or not run.get("limit"):
         return None
     first, rest = whole[:RATE_WARMUP_SECONDS], whole[RATE_WARMUP_SECONDS:]

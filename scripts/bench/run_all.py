@@ -464,7 +464,7 @@ class Bench:
         runs = {r["name"]: r for r in results if r["kind"] == "pipeline"}
         unlimited = {k: round(rps, 1) for k in ("before", "after")
                      if (r := runs.get(f"rate-unlimited-{k}")) and (rps := common.server_achieved_rps(r["server"]))}
-        unlimited_seconds = {k: [c for _, c in r["server"].get("per_second", [])] for k in ("before", "after")
+        unlimited_seconds = {k: common.per_second_counts(r["server"]) for k in ("before", "after")
                              if (r := runs.get(f"rate-unlimited-{k}"))}
         if unlimited:
             log(f"  unlimited over {rows_high:,} rows: {unlimited} req/s")
@@ -488,7 +488,7 @@ class Bench:
                 "limiter_mean_wait_ms": round(wait, 2) if (wait := mean_wait_ms(
                     res["summary"].get("rate_limit_wait_seconds", 0.0), res["summary"].get("rate_limited_requests", 0))) is not None else None,
                 "limiter_late_slots": res["summary"].get("rate_limit_late_slots"),
-                "per_second": [c for _, c in server.get("per_second", [])],
+                "per_second": common.per_second_counts(server),
             }
             if name == "rate-near-max":
                 entry["near_max"] = {"share": a.near_max_share, "cap": round(cap, 1) if cap else None,
@@ -513,8 +513,7 @@ class Bench:
         a = self.args
         log(f"machine steadiness: the bare aiohttp loop, {a.steadiness_rows:,} rows, {CORES} processes")
         res = self.client_case("ceiling", a.steadiness_rows, CORES, a.case_timeout)
-        steady = common.steadiness([c for _, c in self.target.stats(include_timeline=True).get("per_second", [])],
-                                   a.near_max_share)
+        steady = common.steadiness(common.per_second_counts(self.target.stats(include_timeline=True)), a.near_max_share)
         if steady is None:
             log("  too short to judge (fewer than 3 whole seconds)")
             return
@@ -526,8 +525,7 @@ class Bench:
         # headroom: what a hand-written paced client holds on this machine, in this phase.
         limit = common.near_max_limit(steady["mean"], share=a.near_max_share)
         rows = max(CORES, int(limit * a.steadiness_paced_seconds))
-        res = self.client_case("paced_ceiling", rows, CORES, a.case_timeout,
-                               extra=(limit * (1 - RATE_HEADROOM) / CORES,))
+        res = self.client_case("ceiling", rows, CORES, a.case_timeout, extra=(limit * (1 - RATE_HEADROOM) / CORES,))
         server = self.target.stats()
         achieved = common.server_achieved_rps(server)
         out["paced"] = {"limit": limit, "requests": res["requests"], "achieved_rps": _round4(achieved),

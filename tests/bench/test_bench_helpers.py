@@ -403,7 +403,7 @@ def test_near_max_run_takes_its_limit_from_an_unlimited_run_just_before_it(tmp_p
     # 8,000 bound a limit at 0.9 x 8,000 = 7,200 to (7,200 + 6,000 + 7,200) / 3 / 7,200
     # Then paced at 0.9 of its mean (7,200/s, less the 1% headroom, shared by its processes)
     # for --steadiness-paced-seconds
-    assert clients_run == [("ceiling", 300_000), ("paced_ceiling", 324_000, 7200 * 0.99 / run_all.CORES)]
+    assert clients_run == [("ceiling", 300_000), ("ceiling", 324_000, 7200 * 0.99 / run_all.CORES)]
     steady = bench.results["cases"]["machine_steadiness"]
     assert (steady["min"], steady["max"], steady["mean"], steady["window_bound"]) == (6000, 10000, 8000.0, 0.9444)
     assert steady["paced"] == {"limit": 7200, "requests": 324_000, "achieved_rps": 7000.0, "achieved_ratio": 0.9722,

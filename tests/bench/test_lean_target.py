@@ -146,7 +146,7 @@ def test_the_paced_bare_loop_holds_its_rate_without_a_burst(target):
     # 400 requests at 200/s: about 2 s, every window at or under the rate (+1 for the
     # schedule's 10 ms slack), where the unpaced loop sends them in a fraction of a second.
     target.reset()
-    res = clients.paced_ceiling(target.url, 0, 400, 20, 200.0)
+    res = clients.ceiling(target.url, 0, 400, 20, rate=200.0)
     stats = target.stats()
     assert res["requests"] == 400 and res["non_2xx"] == 0
     assert stats["api_requests"] == 400
