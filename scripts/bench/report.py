@@ -22,8 +22,34 @@ def _ratio(a, b) -> float | None:
     return round(a / b, 3) if a is not None and b else None
 
 
-def _target(name: str, met: bool | None, value: str, reason: str) -> dict[str, Any]:
-    return {"target": name, "met": met, "value": value, "reason": reason}
+# Issue 5: a missed target is improved until it is met "or the reason is shown to be outside
+# our code". Where the same run shows that, the verdict says so and gives the evidence; a miss
+# it cannot show is ours, and only such a miss fails the bench (see :func:`misses_of_ours`).
+OUTSIDE_OUR_CODE, OURS = "outside our code", "ours"
+
+
+def _target(name: str, met: bool | None, value: str, reason: str, outside: str | None = None) -> dict[str, Any]:
+    """One verdict; ``outside`` is the same run's evidence that a miss is not our code's."""
+    verdict = {"target": name, "met": met, "value": value, "reason": reason}
+    if met is False:
+        verdict["cause"] = OUTSIDE_OUR_CODE if outside else OURS
+        if outside:
+            verdict["outside_evidence"] = outside
+    return verdict
+
+
+def misses_of_ours(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The missed targets the run does not show to be outside our code."""
+    return [t for t in targets if t["met"] is False and t.get("cause") != OUTSIDE_OUR_CODE]
+
+
+def verdict_summary(targets: list[dict[str, Any]]) -> str:
+    """One line: how many targets were met, missed outside our code, missed by ours, not run."""
+    met = sum(t["met"] is True for t in targets)
+    outside = sum(t["met"] is False and t.get("cause") == OUTSIDE_OUR_CODE for t in targets)
+    ours, not_run = len(misses_of_ours(targets)), sum(t["met"] is None for t in targets)
+    return (f"{met} of {len(targets)} targets met; {outside} missed for a reason this run shows to be outside our code;"
+            f" {ours} missed by our code" + (f"; {not_run} not run" if not_run else ""))
 
 
 def _ceiling_runs(cases: dict, field: str) -> list[float]:
@@ -260,6 +286,48 @@ def paced_reference_note(run: dict, cases: dict) -> str:
             f" the pipeline held {mine / theirs:.3f}x that share")
 
 
+def throughput_out_of_reach(cases: dict, target_rps: float | None) -> str | None:
+    """Evidence that no aiohttp client through Spark reaches ``target_rps`` on this machine."""
+    budget, bare = client_cpu_budget(cases, target_rps), no_framework_cpu(cases)
+    if budget is None or bare is None or bare <= budget:
+        return None
+    return (f"no framework at all (Spark alone + the ceiling's own loop) burns {bare} CPU s/1k,"
+            f" over the {budget} this target leaves the client")
+
+
+def cpu_out_of_reach(cases: dict) -> str | None:
+    """Evidence that Spark plus the ceiling's own loop already cost over 1.2x the ceiling's CPU."""
+    bare, ceil_cpu = no_framework_cpu(cases), ceiling_cpu(cases)
+    if bare is None or ceil_cpu is None or bare <= 1.2 * ceil_cpu:
+        return None
+    return (f"Spark alone + the ceiling's own loop burn {bare} CPU s/1k, over 1.2 x the ceiling's"
+            f" ({1.2 * ceil_cpu:.4f}) before any framework")
+
+
+# A near-max run is the machine's when the pipeline held at least this share of what the bare
+# loop, paced the same way in the same run, held (repeated paced bare loops spread ~5%).
+PACED_REFERENCE_TOLERANCE = 0.98
+
+
+def near_max_out_of_reach(run: dict, cases: dict) -> str | None:
+    """Evidence that a near-max run's shortfall is the machine's: the window bound on the
+    pipeline's own unlimited seconds, or the bare loop paced the same way missing as well.
+    A busiest window over 1.02x, or more sent than the limit, is never the machine's."""
+    nm, mine = run.get("near_max") or {}, run.get("achieved_ratio")
+    if not nm or not mine or mine > 1.00 or run["max_1s_window_ratio"] > 1.02:
+        return None
+    evidence = []
+    bounds = [b for k in ("before", "after") if (b := nm.get(f"window_bound_{k}")) is not None]
+    if bounds and max(bounds) < 0.97:
+        evidence.append(f"on the pipeline's own unlimited seconds no limiter that holds the windows could reach 0.97"
+                        f" (at most {max(bounds)})")
+    theirs = ((cases.get("machine_steadiness") or {}).get("paced") or {}).get("achieved_ratio")
+    if theirs and theirs < 0.97 and mine >= PACED_REFERENCE_TOLERANCE * theirs:
+        evidence.append(f"the bare aiohttp loop paced the same way in this run missed too ({theirs} of its limit),"
+                        f" and the pipeline held {mine / theirs:.3f}x its share")
+    return "; ".join(evidence) or None
+
+
 def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     out = []
     ceil, ceil_cpu = ceiling_rps(cases), ceiling_cpu(cases)
@@ -272,13 +340,15 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
         out.append(_target("(3) >= 0.90 x ceiling req/s", r >= 0.90, f"{r:.2f}",
                            f"{pipe['rps']:.0f} vs {ceil:.0f} req/s (ceiling = mean of the runs before and after case 3)"
                            + "".join(f". {note}" for note in (hand, cpu_budget_note(cases, "0.90 of the ceiling", 0.9 * ceil))
-                                     if note)))
+                                     if note),
+                           outside=throughput_out_of_reach(cases, 0.9 * ceil)))
         warm = _ratio(pipe.get("warm_cpu_s_per_1k"), ceil_cpu)
         out.append(_target("(3) client CPU/request <= 1.2 x ceiling's", c <= 1.2, f"{c:.2f}",
                            f"all pipeline processes (JVM + Python workers + driver) in the send window:"
                            f" {pipe['cpu_s_per_1k']} vs {ceil_cpu:.3f} CPU s per 1k requests;"
                            f" after the first batch (JIT warm): {warm}x; Python workers alone: {cw}x"
-                           + (f". {note}" if (note := floor_note(cases)) else "")))
+                           + (f". {note}" if (note := floor_note(cases)) else ""),
+                           outside=cpu_out_of_reach(cases)))
     else:
         out.append(_target("(3) >= 0.90 x ceiling req/s", None, "-", "case 1 or 3 did not run"))
     threads = cases.get("4_requests_threads")
@@ -287,7 +357,8 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
         out.append(_target("(3) >= 3 x (4) req/s", r >= 3.0, f"{r:.2f}", f"{pipe['rps']:.0f} vs {threads['rps']:.0f} req/s"
                            + "".join(f". {note}" for note in (hand, cpu_budget_note(cases, "3x (4)", 3.0 * threads["rps"]),
                                                               client_cpu_ratio_note(cases))
-                                     if note)))
+                                     if note),
+                           outside=throughput_out_of_reach(cases, 3.0 * threads["rps"])))
     lat = cases.get("latency_bound")
     if lat and lat.get("1_ceiling") and lat.get("3_pipeline"):
         lc, lp = lat["1_ceiling"], lat["3_pipeline"]
@@ -308,7 +379,8 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
                                   f" the rest {split[1]}" if (split := rate_warmup_split(r)) else "")
                                + (f"; {note}" if (note := near_max_note(r)) else "")
                                + (f"; {note}" if r.get("near_max") and (note := steadiness_note(cases)) else "")
-                               + (f"; {note}" if (note := paced_reference_note(r, cases)) else "")))
+                               + (f"; {note}" if (note := paced_reference_note(r, cases)) else ""),
+                               outside=near_max_out_of_reach(r, cases)))
     mem = cases.get("memory")
     if mem and len(mem) >= 2:
         keys = sorted(mem, key=int)
@@ -434,10 +506,14 @@ def markdown(results: dict) -> str:
                   f" run {s['duration_seconds']} s, {s['rps']:.0f} req/s over the sending round, idle {s['inter_batch_idle_seconds']} s;"
                   f" peak RSS: Python worker {s['python_worker_peak_rss_mb']} MB, by process kind {s['peak_rss_mb']},"
                   f" whole tree {s['peak_tree_rss_mb']} MB; failed rows {s['rows_failed']}."]
-    lines += ["", "## Targets", "", "| target | met | value | why |", "| --- | --- | --- | --- |"]
+    lines += ["", "## Targets", "", verdict_summary(results["targets"]) + ".", "",
+              "| target | met | value | if missed, whose | why |", "| --- | --- | --- | --- | --- |"]
     for t in results["targets"]:
         met = {True: "met", False: "NOT met", None: "not run"}[t["met"]]
-        lines.append(f"| {t['target']} | {met} | {t['value']} | {t['reason']} |")
+        cause = "-" if t["met"] is not False else t.get("cause", OURS)
+        if t.get("outside_evidence"):
+            cause += f": {t['outside_evidence']}"
+        lines.append(f"| {t['target']} | {met} | {t['value']} | {cause} | {t['reason']} |")
     if results.get("errors"):
         lines += ["", "## Errors", ""] + [f"- {k}: `{v.splitlines()[0]}`" for k, v in results["errors"].items()]
     lines += ["", f"Section seconds: {results.get('section_seconds')}; load average per section: {results.get('section_load')}.", ""]
