@@ -27,6 +27,11 @@ def _ratio(a, b) -> float | None:
 # it cannot show is ours, and only such a miss fails the bench (see :func:`misses_of_ours`).
 OUTSIDE_OUR_CODE, OURS = "outside our code", "ours"
 
+# The issue's thresholds, shared by each verdict and by the evidence that excuses its miss.
+CPU_RATIO_MAX = 1.2                        # (3)'s client CPU per request over the ceiling's
+RATE_ACHIEVED = (0.97, 1.00)               # achieved / limit over a rate-limited run
+RATE_WINDOW_MAX = 1.02                     # busiest one-second window / limit
+
 
 def _target(name: str, met: bool | None, value: str, reason: str, outside: str | None = None) -> dict[str, Any]:
     """One verdict; ``outside`` is the same run's evidence that a miss is not our code's."""
@@ -182,7 +187,7 @@ def cpu_budget_note(cases: dict, target: str, target_rps: float | None) -> str |
         text += f", 3h {hand['job_cpu_s_per_1k']} over its whole job"
     if bare is not None:
         text += f", Spark alone + the ceiling's own loop {bare}"
-        if bare > budget:
+        if throughput_out_of_reach(cases, target_rps):
             text += ": out of reach for any aiohttp client through Spark on this machine, whatever the framework"
         else:
             text += (f": within reach if the framework adds at most {budget - bare:.4f} to them;"
@@ -298,10 +303,10 @@ def throughput_out_of_reach(cases: dict, target_rps: float | None) -> str | None
 def cpu_out_of_reach(cases: dict) -> str | None:
     """Evidence that Spark plus the ceiling's own loop already cost over 1.2x the ceiling's CPU."""
     bare, ceil_cpu = no_framework_cpu(cases), ceiling_cpu(cases)
-    if bare is None or ceil_cpu is None or bare <= 1.2 * ceil_cpu:
+    if bare is None or ceil_cpu is None or bare <= CPU_RATIO_MAX * ceil_cpu:
         return None
-    return (f"Spark alone + the ceiling's own loop burn {bare} CPU s/1k, over 1.2 x the ceiling's"
-            f" ({1.2 * ceil_cpu:.4f}) before any framework")
+    return (f"Spark alone + the ceiling's own loop burn {bare} CPU s/1k, over {CPU_RATIO_MAX:g} x the ceiling's"
+            f" ({CPU_RATIO_MAX * ceil_cpu:.4f}) before any framework")
 
 
 # A near-max run is the machine's when the pipeline held at least this share of what the bare
@@ -314,15 +319,16 @@ def near_max_out_of_reach(run: dict, cases: dict) -> str | None:
     pipeline's own unlimited seconds, or the bare loop paced the same way missing as well.
     A busiest window over 1.02x, or more sent than the limit, is never the machine's."""
     nm, mine = run.get("near_max") or {}, run.get("achieved_ratio")
-    if not nm or not mine or mine > 1.00 or run["max_1s_window_ratio"] > 1.02:
+    low, high = RATE_ACHIEVED
+    if not nm or not mine or mine > high or run["max_1s_window_ratio"] > RATE_WINDOW_MAX:
         return None
     evidence = []
     bounds = [b for k in ("before", "after") if (b := nm.get(f"window_bound_{k}")) is not None]
-    if bounds and max(bounds) < 0.97:
-        evidence.append(f"on the pipeline's own unlimited seconds no limiter that holds the windows could reach 0.97"
+    if bounds and max(bounds) < low:
+        evidence.append(f"on the pipeline's own unlimited seconds no limiter that holds the windows could reach {low:g}"
                         f" (at most {max(bounds)})")
     theirs = ((cases.get("machine_steadiness") or {}).get("paced") or {}).get("achieved_ratio")
-    if theirs and theirs < 0.97 and mine >= PACED_REFERENCE_TOLERANCE * theirs:
+    if theirs and theirs < low and mine >= PACED_REFERENCE_TOLERANCE * theirs:
         evidence.append(f"the bare aiohttp loop paced the same way in this run missed too ({theirs} of its limit),"
                         f" and the pipeline held {mine / theirs:.3f}x its share")
     return "; ".join(evidence) or None
@@ -343,7 +349,7 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
                                      if note),
                            outside=throughput_out_of_reach(cases, 0.9 * ceil)))
         warm = _ratio(pipe.get("warm_cpu_s_per_1k"), ceil_cpu)
-        out.append(_target("(3) client CPU/request <= 1.2 x ceiling's", c <= 1.2, f"{c:.2f}",
+        out.append(_target(f"(3) client CPU/request <= {CPU_RATIO_MAX:g} x ceiling's", c <= CPU_RATIO_MAX, f"{c:.2f}",
                            f"all pipeline processes (JVM + Python workers + driver) in the send window:"
                            f" {pipe['cpu_s_per_1k']} vs {ceil_cpu:.3f} CPU s per 1k requests;"
                            f" after the first batch (JIT warm): {warm}x; Python workers alone: {cw}x"
@@ -369,9 +375,11 @@ def judge_targets(cases: dict, args) -> list[dict[str, Any]]:
     rate = cases.get("rate_limit")
     if rate:
         for r in sorted(rate.values(), key=lambda r: r["limit"]):  # saved JSON sorts keys as text
-            ok_rate = r["achieved_ratio"] is not None and 0.97 <= r["achieved_ratio"] <= 1.00
-            ok_win = r["max_1s_window_ratio"] <= 1.02
-            out.append(_target(f"rate limit {r['limit']:g}/s: achieved 0.97-1.00, max 1-s window <= 1.02x",
+            low, high = RATE_ACHIEVED
+            ok_rate = r["achieved_ratio"] is not None and low <= r["achieved_ratio"] <= high
+            ok_win = r["max_1s_window_ratio"] <= RATE_WINDOW_MAX
+            out.append(_target(f"rate limit {r['limit']:g}/s: achieved {low:.2f}-{high:.2f},"
+                               f" max 1-s window <= {RATE_WINDOW_MAX:.2f}x",
                                ok_rate and ok_win, f"{r['achieved_ratio']} / {r['max_1s_window_ratio']}",
                                f"server saw {r['requests']} requests over {r['server_span_seconds']:.2f} s;"
                                f" busiest 1-s window {r['max_1s_window']}"

@@ -610,7 +610,8 @@ class Bench:
 
 def exit_status(results: dict) -> int:
     """1 when a section failed or a target missed for a reason the run does not show to be
-    outside our code; the machine's misses are in the report, with their evidence."""
+    outside our code; the machine's misses are in the report, with their evidence. Logs the
+    verdicts' one-line summary."""
     from report import misses_of_ours, verdict_summary
 
     log(verdict_summary(results["targets"]))
