@@ -56,7 +56,7 @@ def mean_wait_ms(waited: float, acquired: int) -> float | None:
 class LimiterCounters:
     """What a bucket did, as totals; subtract two readings for what happened in between."""
 
-    acquired: int = 0  # slots taken (requests sent, retries included)
+    acquired: int = 0  # requests that went through the bucket (retries included), once each
     waited: float = 0.0  # seconds callers were told to sleep for their slots, summed
     # Callers that woke more than ``late_slack`` after their slot (the worker was busy
     # elsewhere) and took a fresh one: each is a slot the limit allowed and nobody used.
@@ -112,10 +112,11 @@ class TokenBucket:
         tat = now if self._tat is None or self._tat < now - self._late_slack else self._tat
         delay = tat - self._tolerance - now
         self._tat = tat + self._interval
-        self.acquired += 1
         return delay if delay > 0 else 0.0
 
     async def acquire(self) -> None:
+        # Counted once per request: a late caller's fresh slot is not a second request.
+        self.acquired += 1
         # No lock: each caller takes its slot at once and sleeps to it, so callers wait in
         # parallel (one timer each) instead of handing a lock on, one loop turn per request.
         for _ in range(MAX_LATE_WAKE_UPS):
